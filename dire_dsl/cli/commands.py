@@ -1,0 +1,5 @@
+"""The list of command modules; importing one registers its command on the app."""
+
+from dire_dsl.cli import (  # noqa: F401
+    check_cmd,
+)

@@ -1,0 +1,1 @@
+"""Data: the MVTec LOCO loader, COCO component annotations and the SynLOCO generator."""

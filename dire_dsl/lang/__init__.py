@@ -1,0 +1,1 @@
+"""What does the text mean? Grammar, typed AST, diagnostics, checker and formatter."""

@@ -1,0 +1,1 @@
+"""Rules become differentiable logic: signatures, formula plans, LTN compilation."""

@@ -1,0 +1,1 @@
+"""Training: losses, the loop (single process and DDP) and checkpoints."""

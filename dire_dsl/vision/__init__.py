@@ -1,0 +1,1 @@
+"""What does the image show? Backbones, grounding heads and measurements."""
