@@ -2,4 +2,6 @@
 
 from dire_dsl.cli import (  # noqa: F401
     check_cmd,
+    compile_cmd,
+    fmt_cmd,
 )

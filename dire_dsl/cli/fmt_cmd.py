@@ -1,0 +1,62 @@
+"""`dire fmt PATH...`: rewrite rules files in canonical form (atomically), or `--check` them."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dire_dsl.cli.app import app
+from dire_dsl.cli.exit_codes import ExitCode
+from dire_dsl.cli.output import fail
+from dire_dsl.cli.paths import NoRulesFiles, expand_rules_paths
+
+
+@app.command("fmt")
+def fmt(
+    paths: Annotated[list[Path], typer.Argument(help="Rules files or folders holding them.")],
+    check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print what would change.")] = False,
+) -> None:
+    """Put rules files in canonical form; comments are kept and formatting is idempotent."""
+    from dire_dsl.atomic import atomic_write_text
+    from dire_dsl.lang.diagnostics import RulesSyntaxError
+    from dire_dsl.lang.format import format_source
+    from dire_dsl.lang.program import RulesFileError, read_rules_text
+    from dire_dsl.lang.render import render_all_text
+
+    try:
+        files = expand_rules_paths(paths)
+    except NoRulesFiles as error:
+        fail(str(error))
+        raise typer.Exit(ExitCode.USAGE_ERROR) from None
+    changed, broken = [], False
+    for file in files:
+        try:
+            source = read_rules_text(file)
+            formatted = format_source(source, str(file))
+        except RulesFileError as error:
+            fail(str(error))
+            broken = True
+            continue
+        except RulesSyntaxError as error:
+            typer.echo(render_all_text(error.diagnostics, source) + "\n")
+            fail(f"{file}: not formatted, fix the syntax errors first")
+            broken = True
+            continue
+        if formatted == source:
+            continue
+        changed.append(file)
+        if diff:
+            typer.echo("".join(difflib.unified_diff(source.splitlines(True), formatted.splitlines(True),
+                                                    f"{file} (original)", f"{file} (formatted)")))
+        if not check:
+            atomic_write_text(file, formatted)
+    verb = "would reformat" if check else "reformatted"
+    for file in changed:
+        typer.echo(f"{verb} {file}")
+    typer.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed)} unchanged")
+    failed = broken or (check and bool(changed))
+    raise typer.Exit(ExitCode.USER_ERROR if failed else ExitCode.OK)

@@ -1,0 +1,27 @@
+"""Turn the paths a user typed into the list of .rules files they mean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RULES_SUFFIX = ".rules"
+
+
+class NoRulesFiles(Exception):
+    """A path does not exist, or a folder holds no .rules file."""
+
+
+def expand_rules_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; folders searched recursively for *.rules, in sorted order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.rglob(f"*{RULES_SUFFIX}"))
+            if not found:
+                raise NoRulesFiles(f"{path}: no {RULES_SUFFIX} files in this folder")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise NoRulesFiles(f"{path}: no such file or folder")
+    return files

@@ -1,0 +1,255 @@
+"""The checked program: every name resolved, every node typed. The logic layer compiles this.
+
+Where the AST says what was written, the IR says what it means: `count(pin in c)` is a
+Measure over an ObjectSet narrowed to the cell bound to `c`; `a.clamps == b.clamps` is an
+AttrSame between two attribute distributions. Each node keeps its span and source text so
+that explanations can quote the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dire_dsl.lang.ast import Span
+
+
+class IRNode(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    span: Span
+    text: str
+
+
+class Filter(BaseModel):
+    """Keep instances whose `attribute` is (op `==`) or is not (op `!=`) `value`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attribute: str
+    op: Literal["==", "!="]
+    value: str
+
+
+# ---------------------------------------------------------------- terms
+class RegionSel(IRNode):
+    """A whole region, one fixed cell of a grid (`cell`, 0-based), or the cell bound to `var`."""
+
+    kind: Literal["region"] = "region"
+    region: str
+    cell: tuple[int, int] | None = None
+    var: str | None = None
+
+
+class ObjectSet(IRNode):
+    kind: Literal["objects"] = "objects"
+    object: str
+    region: RegionSel | None = None
+    where: Filter | None = None
+
+
+class Instance(IRNode):
+    """The instance bound to quantifier variable `var` (an instance of `object`)."""
+
+    kind: Literal["instance"] = "instance"
+    var: str
+    object: str
+
+
+class Const(IRNode):
+    kind: Literal["const"] = "const"
+    value: float
+    integer: bool = False
+
+
+class Measure(IRNode):
+    """A registered measurement (count, area, x, ...) or a plugin one; returns a number."""
+
+    kind: Literal["measure"] = "measure"
+    func: str
+    args: list[Term]
+    integer: bool = False
+
+
+class Arith(IRNode):
+    kind: Literal["arith"] = "arith"
+    op: Literal["+", "-", "*", "/"]
+    left: Term
+    right: Term
+
+
+class Neg(IRNode):
+    kind: Literal["neg"] = "neg"
+    operand: Term
+
+
+class AttrDist(IRNode):
+    """The distribution of `attribute` over `values`, for one instance or a whole object."""
+
+    kind: Literal["attr"] = "attr"
+    subject: Instance | ObjectSet
+    attribute: str
+    values: list[str]
+
+
+Term = Annotated[
+    Union[RegionSel, ObjectSet, Instance, Const, Measure, Arith, Neg, AttrDist],
+    Field(discriminator="kind"),
+]
+
+
+# ---------------------------------------------------------------- formulas
+class Truth(IRNode):
+    kind: Literal["truth"] = "truth"
+    value: bool
+
+
+class Cmp(IRNode):
+    kind: Literal["cmp"] = "cmp"
+    op: Literal["==", "!=", "<", "<=", ">", ">="]
+    left: Term
+    right: Term
+
+
+class Range(IRNode):
+    kind: Literal["range"] = "range"
+    value: Term
+    low: Term
+    high: Term
+
+
+class AttrIs(IRNode):
+    """`subject.attribute == value` (or `!=`): the probability mass on `value`."""
+
+    kind: Literal["attr_is"] = "attr_is"
+    subject: AttrDist
+    value: str
+    negated: bool = False
+
+
+class AttrSame(IRNode):
+    """`a.attr == b.attr` (or `!=`): the probability that both take the same value."""
+
+    kind: Literal["attr_same"] = "attr_same"
+    left: AttrDist
+    right: AttrDist
+    negated: bool = False
+
+
+class Table(IRNode):
+    """`src -> dst { a: x, ... }`: the probability that the pair of values is in the table."""
+
+    kind: Literal["table"] = "table"
+    source: AttrDist
+    target: AttrDist
+    pairs: list[tuple[str, str]]
+
+
+class Predicate(IRNode):
+    """A registered relation or plugin predicate; returns a truth value."""
+
+    kind: Literal["predicate"] = "predicate"
+    func: str
+    args: list[Term]
+
+
+class NotF(IRNode):
+    kind: Literal["not"] = "not"
+    operand: Formula
+
+
+class Conn(IRNode):
+    kind: Literal["connective"] = "connective"
+    op: Literal["and", "or", "implies"]
+    left: Formula
+    right: Formula
+
+
+class Domain(BaseModel):
+    """Instances of an object (maybe filtered) or cells of a region."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["objects", "cells"]
+    name: str
+    where: Filter | None = None
+
+
+class Quant(IRNode):
+    """`forall`/`exists` over one variable, or over ordered pairs of distinct members for two."""
+
+    kind: Literal["quant"] = "quant"
+    quantifier: Literal["forall", "exists"]
+    variables: list[str]
+    domain: Domain
+    body: Formula
+
+
+Formula = Annotated[
+    Union[Truth, Cmp, Range, AttrIs, AttrSame, Table, Predicate, NotF, Conn, Quant],
+    Field(discriminator="kind"),
+]
+
+
+# ---------------------------------------------------------------- program
+class ObjectDef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    prompts: list[str]
+    attributes: dict[str, list[str]] = {}
+
+
+class RegionDef(BaseModel):
+    """A region in normalised image coordinates: a box, split into rows × cols cells."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    box: tuple[float, float, float, float]
+    rows: int = 1
+    cols: int = 1
+
+    def cell_box(self, row: int, col: int) -> tuple[float, float, float, float]:
+        """The box of cell (row, col), 0-based, in image coordinates."""
+        x0, y0, x1, y1 = self.box
+        width, height = (x1 - x0) / self.cols, (y1 - y0) / self.rows
+        return (x0 + col * width, y0 + row * height, x0 + (col + 1) * width, y0 + (row + 1) * height)
+
+
+class RuleDef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    weight: float
+    hard: bool
+    formula: Formula
+    span: Span
+    source: str
+
+
+class CheckedProgram(BaseModel):
+    """A rules file that passed the checker: what the logic layer and training consume."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: str
+    objects: list[ObjectDef]
+    regions: list[RegionDef]
+    rules: list[RuleDef]
+    train: dict[str, Any]
+    logic: dict[str, Any]
+    source_name: str
+    source_sha256: str
+
+    def object(self, name: str) -> ObjectDef:
+        return next(o for o in self.objects if o.name == name)
+
+    def region(self, name: str) -> RegionDef:
+        return next(r for r in self.regions if r.name == name)
+
+
+for _model in (Measure, Arith, Neg, AttrDist, Cmp, Range, AttrIs, AttrSame, Table, Predicate, NotF,
+               Conn, Quant, RuleDef, CheckedProgram):
+    _model.model_rebuild()

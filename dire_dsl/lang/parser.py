@@ -1,0 +1,401 @@
+"""Text → parse tree (Lark, LALR) → typed AST, with syntax errors in plain words.
+
+A syntax error does not stop the parse: the parser records it and resumes at the next
+top-level declaration, so one run reports every broken declaration of a file.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from dire_dsl.lang import ast
+from dire_dsl.lang.diagnostics import Diagnostic, DiagnosticBag, RulesSyntaxError
+
+TOP_LEVEL_KEYWORDS = ("category", "object", "attribute", "region", "rule", "train", "logic")
+RESERVED_WORDS = frozenset(
+    TOP_LEVEL_KEYWORDS
+    + ("forall", "exists", "in", "where", "and", "or", "not", "implies", "true", "false",
+       "weight", "hard", "soft")
+)
+_TOP_LEVEL_LINE = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(TOP_LEVEL_KEYWORDS), re.MULTILINE)
+
+# How terminals are named to a person who has never seen the grammar.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "INT": "a whole number",
+    "FLOAT": "a number",
+    "STRING": 'a quoted text such as "a red pushpin"',
+    "COMP_OP": "a comparison (== != < <= > >=)",
+    "$END": "the end of the file",
+}
+
+
+# Comments are ignored by the grammar but kept for the formatter: the lexer hands each
+# one to this sink, which _parse_tree points at a fresh list for every parse.
+_comment_sink: list[list[Token]] = [[]]
+
+
+def _collect_comment(token: Token) -> Token:
+    _comment_sink[0].append(token)
+    return token
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    grammar = resources.files("dire_dsl.lang").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                lexer_callbacks={"COMMENT": _collect_comment}, cache=True)
+
+
+def _span_of(meta_or_token: Any) -> ast.Span:
+    return ast.Span(
+        line=meta_or_token.line,
+        column=meta_or_token.column,
+        end_line=meta_or_token.end_line,
+        end_column=meta_or_token.end_column,
+        start_pos=meta_or_token.start_pos,
+        end_pos=meta_or_token.end_pos,
+    )
+
+
+def _ident(token: Token) -> ast.Ident:
+    return ast.Ident(text=str(token), span=_span_of(token))
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+def _unquote(token: Token) -> str:
+    """The text of a quoted string: `\\"`, `\\\\`, `\\n`, `\\t` are escapes; any other character stays."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), str(token)[1:-1])
+
+
+@v_args(meta=True, inline=True)
+class _ToAst(Transformer):
+    """One method per grammar rule name; each returns the matching AST node."""
+
+    def start(self, meta: Any, *items: Any) -> list[Any]:
+        return list(items)
+
+    # -- declarations
+    def category_decl(self, meta: Any, name: Token) -> ast.CategoryDecl:
+        return ast.CategoryDecl(span=_span_of(meta), name=_ident(name))
+
+    def object_decl(self, meta: Any, name: Token, *prompts: Token) -> ast.ObjectDecl:
+        return ast.ObjectDecl(span=_span_of(meta), name=_ident(name), prompts=[_unquote(p) for p in prompts])
+
+    def attribute_decl(self, meta: Any, owner: Token, name: Token, values: list[ast.AttrValue]) -> ast.AttributeDecl:
+        return ast.AttributeDecl(span=_span_of(meta), owner=_ident(owner), name=_ident(name), values=values)
+
+    def value_list(self, meta: Any, *values: ast.AttrValue) -> list[ast.AttrValue]:
+        return list(values)
+
+    def name_value(self, meta: Any, token: Token) -> ast.AttrValue:
+        return ast.AttrValue(span=_span_of(token), text=str(token), is_int=False)
+
+    def int_value(self, meta: Any, token: Token) -> ast.AttrValue:
+        return ast.AttrValue(span=_span_of(token), text=str(int(token)), is_int=True)
+
+    def region_decl(self, meta: Any, name: Token, shape: ast.RegionShape) -> ast.RegionDecl:
+        return ast.RegionDecl(span=_span_of(meta), name=_ident(name), shape=shape)
+
+    def region_call(self, meta: Any, func: Token, *args: ast.NumberLit | None) -> ast.RegionShape:
+        numbers = [a for a in args if a is not None]
+        return ast.RegionShape(span=_span_of(meta), func=_ident(func), args=numbers)
+
+    def region_named(self, meta: Any, name: Token) -> ast.RegionShape:
+        return ast.RegionShape(span=_span_of(meta), func=_ident(name), args=None)
+
+    def rule_decl(self, meta: Any, name: Token, *rest: Any) -> ast.RuleDecl:
+        *modifiers, body = rest
+        weight = next((m for m in modifiers if isinstance(m, ast.NumberLit)), None)
+        hardness = next((m for m in modifiers if isinstance(m, str)), None)
+        return ast.RuleDecl(span=_span_of(meta), name=_ident(name), weight=weight, hardness=hardness, body=body)
+
+    def weight_modifier(self, meta: Any, number: ast.NumberLit) -> ast.NumberLit:
+        return number
+
+    def hardness(self, meta: Any, token: Token) -> str:
+        return str(token)
+
+    def settings_block(self, meta: Any, kind: str, *settings: ast.Setting | None) -> ast.SettingsBlock:
+        return ast.SettingsBlock(span=_span_of(meta), block=kind, settings=[s for s in settings if s is not None])
+
+    def settings_kind(self, meta: Any, token: Token) -> str:
+        return str(token)
+
+    def setting(self, meta: Any, key: Token, value: tuple[Any, str] | ast.NumberLit) -> ast.Setting:
+        if isinstance(value, ast.NumberLit):
+            number: float | int = int(value.value) if value.is_int else value.value
+            return ast.Setting(span=_span_of(meta), key=_ident(key), value=number, text=value.text)
+        return ast.Setting(span=_span_of(meta), key=_ident(key), value=value[0], text=value[1])
+
+    def signed_number(self, meta: Any, sign: Token | None, token: Token) -> ast.NumberLit:
+        text = (str(sign) if sign is not None and str(sign) == "-" else "") + str(token)
+        is_int = token.type == "INT"
+        return ast.NumberLit(span=_span_of(meta), value=float(text), text=text, is_int=is_int)
+
+    def string_setting(self, meta: Any, token: Token) -> tuple[str, str]:
+        return _unquote(token), str(token)
+
+    def name_setting(self, meta: Any, token: Token) -> tuple[str, str]:
+        return str(token), str(token)
+
+    def true_setting(self, meta: Any) -> tuple[bool, str]:
+        return True, "true"
+
+    def false_setting(self, meta: Any) -> tuple[bool, str]:
+        return False, "false"
+
+    # -- expressions
+    def implies(self, meta: Any, left: Any, right: Any) -> ast.Connective:
+        return ast.Connective(span=_span_of(meta), op="implies", left=left, right=right)
+
+    def or_(self, meta: Any, left: Any, right: Any) -> ast.Connective:
+        return ast.Connective(span=_span_of(meta), op="or", left=left, right=right)
+
+    def and_(self, meta: Any, left: Any, right: Any) -> ast.Connective:
+        return ast.Connective(span=_span_of(meta), op="and", left=left, right=right)
+
+    def not_(self, meta: Any, operand: Any) -> ast.Not:
+        return ast.Not(span=_span_of(meta), operand=operand)
+
+    def quantified(self, meta: Any, quantifier: str, names: list[ast.Ident], domain: ast.Domain, body: Any) -> ast.Quantified:
+        return ast.Quantified(span=_span_of(meta), quantifier=quantifier, variables=names, domain=domain, body=body)
+
+    def quantifier(self, meta: Any, token: Token) -> str:
+        return str(token)
+
+    def bound_names(self, meta: Any, *names: Token) -> list[ast.Ident]:
+        return [_ident(n) for n in names]
+
+    def domain(self, meta: Any, name: Token, where: ast.WhereFilter | None) -> ast.Domain:
+        return ast.Domain(span=_span_of(meta), name=_ident(name), where=where)
+
+    def _where(self, meta: Any, attribute: Token, op: Token, value: ast.AttrValue) -> ast.WhereFilter:
+        return ast.WhereFilter(span=_span_of(meta), attribute=_ident(attribute), op=str(op), value=value)
+
+    domain_where = _where
+    arg_where = _where
+
+    def compare(self, meta: Any, left: Any, op: Token, right: Any) -> ast.Compare:
+        return ast.Compare(span=_span_of(meta), op=str(op), left=left, right=right)
+
+    def in_range(self, meta: Any, value: Any, low: Any, high: Any) -> ast.InRange:
+        return ast.InRange(span=_span_of(meta), value=value, low=low, high=high)
+
+    def mapping(self, meta: Any, source: ast.AttrRef, target: ast.AttrRef, *entries: ast.MappingEntry) -> ast.Mapping:
+        return ast.Mapping(span=_span_of(meta), source=source, target=target, entries=list(entries))
+
+    def mapping_entry(self, meta: Any, source: ast.AttrValue, target: ast.AttrValue) -> ast.MappingEntry:
+        return ast.MappingEntry(span=_span_of(meta), source=source, target=target)
+
+    def attr_path(self, meta: Any, owner: Token, attribute: Token) -> ast.AttrRef:
+        return ast.AttrRef(span=_span_of(meta), owner=_ident(owner), attribute=_ident(attribute))
+
+    attr_ref = attr_path
+
+    def binary(self, meta: Any, left: Any, op: str, right: Any) -> ast.Binary:
+        return ast.Binary(span=_span_of(meta), op=op, left=left, right=right)
+
+    def add_op(self, meta: Any, token: Token) -> str:
+        return str(token)
+
+    mul_op = add_op
+
+    def negate(self, meta: Any, operand: Any) -> ast.Negate:
+        return ast.Negate(span=_span_of(meta), operand=operand)
+
+    def number(self, meta: Any, token: Token) -> ast.NumberLit:
+        return ast.NumberLit(span=_span_of(meta), value=float(token), text=str(token), is_int=token.type == "INT")
+
+    def true_lit(self, meta: Any) -> ast.BoolLit:
+        return ast.BoolLit(span=_span_of(meta), value=True)
+
+    def false_lit(self, meta: Any) -> ast.BoolLit:
+        return ast.BoolLit(span=_span_of(meta), value=False)
+
+    def call(self, meta: Any, func: Token, *args: Any) -> ast.Call:
+        return ast.Call(span=_span_of(meta), func=_ident(func), args=[a for a in args if a is not None])
+
+    def name_ref(self, meta: Any, token: Token) -> ast.NameRef:
+        return ast.NameRef(span=_span_of(meta), name=str(token))
+
+    def cell_ref(self, meta: Any, region: Token, row: Token, col: Token) -> ast.CellRef:
+        return ast.CellRef(span=_span_of(meta), region=_ident(region), row=int(row), col=int(col))
+
+    def qualified_arg(self, meta: Any, target: Any, region: Any, where: ast.WhereFilter | None) -> ast.QualifiedArg:
+        return ast.QualifiedArg(span=_span_of(meta), target=target, region=region, where=where)
+
+    def qualified_arg_where(self, meta: Any, target: Any, where: ast.WhereFilter) -> ast.QualifiedArg:
+        return ast.QualifiedArg(span=_span_of(meta), target=target, region=None, where=where)
+
+
+def parse(source: str, file: str = "<string>") -> ast.Program:
+    """Parse a rules text into a Program; raise RulesSyntaxError listing every syntax error."""
+    program, diagnostics = parse_collecting(source, file)
+    if diagnostics:
+        raise RulesSyntaxError(diagnostics, source)
+    return program
+
+
+def parse_collecting(source: str, file: str = "<string>") -> tuple[ast.Program, list[Diagnostic]]:
+    """Parse what can be parsed; return the program of the good declarations and the syntax errors."""
+    bag = DiagnosticBag(file)
+    items: list[Any] = []
+    comments: list[Token] = []
+    offset = 0
+    while offset <= len(source):
+        # Blank out what was already consumed (keeping newlines) so positions stay true.
+        masked = re.sub(r"[^\n]", " ", source[:offset]) + source[offset:]
+        chunk_comments: list[Token] = []
+        try:
+            tree = _parse_tree(masked, chunk_comments)
+            items.extend(_transform(tree))
+            comments.extend(chunk_comments)
+            break
+        except UnexpectedInput as error:
+            bag.items.append(_syntax_diagnostic(error, source, file))
+            error_pos = _error_pos(error, source)
+            next_start = _next_declaration(source, error_pos)
+            good = source[offset:_declaration_start(source, error_pos)]
+            if good.strip():
+                # Keep the declarations before the broken one.
+                prefix_masked = re.sub(r"[^\n]", " ", source[:offset]) + good
+                try:
+                    prefix_comments: list[Token] = []
+                    items.extend(_transform(_parse_tree(prefix_masked, prefix_comments)))
+                    comments.extend(prefix_comments)
+                except UnexpectedInput:
+                    pass
+            comments.extend(_comments_between(source, _declaration_start(source, error_pos), next_start))
+            if next_start is None:
+                break
+            offset = next_start
+    program = ast.Program(
+        span=ast.Span(line=1, column=1, end_line=source.count("\n") + 1, end_column=1, start_pos=0, end_pos=len(source)),
+        items=items,
+        comments=[ast.Comment(span=_span_of(c), text=str(c)) for c in comments],
+        source_name=file,
+    )
+    return program, bag.sorted()
+
+
+def _parse_tree(text: str, comments: list[Token]) -> Tree:
+    _comment_sink[0] = comments
+    try:
+        return _lark().parse(text)
+    finally:
+        _comment_sink[0] = []
+
+
+def _transform(tree: Tree) -> list[Any]:
+    try:
+        return _ToAst().transform(tree)
+    except VisitError as error:  # keep the original error, with its position
+        raise error.orig_exc from None
+
+
+_COMMENT_RE = re.compile(r"#[^\n]*")
+
+
+def _comments_between(source: str, start: int, end: int | None) -> list[Token]:
+    """Comments inside a broken declaration, found by a plain scan (strings aside)."""
+    text = source[start:end]
+    found: list[Token] = []
+    for match in _COMMENT_RE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if text[line_start:match.start()].count('"') % 2:
+            continue
+        pos = start + match.start()
+        line = source.count("\n", 0, pos) + 1
+        column = pos - (source.rfind("\n", 0, pos) + 1) + 1
+        found.append(Token("COMMENT", match.group(), pos, line, column, line, column + len(match.group()), pos + len(match.group())))
+    return found
+
+
+def _error_pos(error: UnexpectedInput, source: str) -> int:
+    pos = getattr(error, "pos_in_stream", None)
+    if pos is None:
+        token = getattr(error, "token", None)
+        pos = getattr(token, "start_pos", None)
+    return len(source) if pos is None else pos
+
+
+def _declaration_start(source: str, pos: int) -> int:
+    starts = [m.start() for m in _TOP_LEVEL_LINE.finditer(source) if m.start() <= pos]
+    return starts[-1] if starts else 0
+
+
+def _next_declaration(source: str, pos: int) -> int | None:
+    line_end = source.find("\n", pos)
+    if line_end < 0:
+        return None
+    match = _TOP_LEVEL_LINE.search(source, line_end + 1)
+    return match.start() if match else None
+
+
+def _describe_expected(expected: set[str]) -> str:
+    parser = _lark()
+    words: list[str] = []
+    for name in sorted(expected):
+        if name in _TERMINAL_WORDS:
+            words.append(_TERMINAL_WORDS[name])
+            continue
+        try:
+            pattern = parser.get_terminal(name).pattern
+        except KeyError:
+            words.append(name.lower())
+            continue
+        words.append(f"`{pattern.value}`" if pattern.type == "str" else name.lower())
+    words = sorted(set(words))
+    if len(words) > 8:
+        words = words[:8] + ["..."]
+    return ", ".join(words)
+
+
+def _syntax_diagnostic(error: UnexpectedInput, source: str, file: str) -> Diagnostic:
+    bag = DiagnosticBag(file)
+    if isinstance(error, UnexpectedCharacters):
+        char = source[error.pos_in_stream] if error.pos_in_stream < len(source) else ""
+        span = _point_span(error.line, error.column, error.pos_in_stream)
+        if char == '"':
+            bag.error("E103", "this text is never closed: a quoted prompt must end with `\"` on the same line", span,
+                      help='write the prompt as "a red pushpin" on one line')
+        else:
+            bag.error("E101", f"unexpected character `{char}`; expected {_describe_expected(error.allowed)}", span)
+        return bag.items[0]
+    if isinstance(error, UnexpectedEOF) or (isinstance(error, UnexpectedToken) and error.token.type == "$END"):
+        expected = error.expected if isinstance(error, UnexpectedEOF) else error.expected
+        line = source.count("\n") + 1
+        column = len(source) - (source.rfind("\n") + 1) + 1
+        span = _point_span(line, column, len(source))
+        bag.error("E102", f"the file ends too early; expected {_describe_expected(set(expected))}", span,
+                  help="finish the last declaration (a closing `)`, `]` or `}` may be missing)")
+        return bag.items[0]
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    span = _span_of(token)
+    expected = set(error.expected)
+    text = str(token)
+    if text in RESERVED_WORDS and "NAME" in expected:
+        bag.error("E105", f"`{text}` is a reserved word and cannot be used as a name", span,
+                  help=f"choose another name, for example `{text}_`")
+    elif token.type == "EQUAL" and "COMP_OP" in expected:
+        bag.error("E104", "`=` assigns a setting; to compare, write `==`", span, help="write `==` instead of `=`")
+    elif "COLON" in expected and not (expected - {"COLON", "WEIGHT", "HARD", "SOFT"}):
+        bag.error("E106", f"a rule name must be followed by `:`; found `{text}`", span,
+                  help="write `rule NAME: condition`")
+    else:
+        bag.error("E101", f"unexpected `{text}`; expected {_describe_expected(expected)}", span)
+    return bag.items[0]
+
+
+def _point_span(line: int, column: int, pos: int) -> ast.Span:
+    return ast.Span(line=line, column=column, end_line=line, end_column=column + 1, start_pos=pos, end_pos=pos + 1)

@@ -1,0 +1,85 @@
+"""The facade of the language pipeline: text → AST → diagnostics → CheckedProgram.
+
+This is what the CLI and the rest of the library call; the stages stay in their modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dire_dsl.lang import ast, ir
+from dire_dsl.lang.check import check_program
+from dire_dsl.lang.diagnostics import Diagnostic, DireError, RulesCheckError
+from dire_dsl.lang.parser import parse_collecting
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Everything `dire check` reports for one file."""
+
+    file: str
+    source: str
+    program: ir.CheckedProgram | None
+    syntax_tree: ast.Program
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return self.program is not None and not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+
+class RulesFileError(DireError):
+    """A rules file that cannot be read at all (missing, a folder, not UTF-8)."""
+
+
+def read_rules_text(path: str | Path) -> str:
+    """Read a rules file, turning OS and encoding problems into one clear error."""
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesFileError(f"{file}: no such rules file") from None
+    except IsADirectoryError:
+        raise RulesFileError(f"{file}: is a folder; give a .rules file") from None
+    except UnicodeDecodeError as error:
+        raise RulesFileError(f"{file}: not UTF-8 text (byte {error.start}); save the file as UTF-8") from None
+    except OSError as error:
+        raise RulesFileError(f"{file}: cannot be read ({error.strerror})") from None
+
+
+def check_source(source: str, file: str = "<string>") -> CheckResult:
+    """Parse and check a rules text, collecting every syntax and semantic problem."""
+    tree, syntax = parse_collecting(source, file)
+    if syntax:
+        # Still check what parsed, but only keep problems that are not echoes of the broken parts.
+        _, semantic = check_program(tree, source, file)
+        semantic = [d for d in semantic if d.code not in ("E201",) or not tree.items]
+        return CheckResult(file, source, None, tree, sorted_diagnostics(syntax + semantic))
+    program, diagnostics = check_program(tree, source, file)
+    return CheckResult(file, source, program, tree, diagnostics)
+
+
+def check_file(path: str | Path) -> CheckResult:
+    return check_source(read_rules_text(path), str(path))
+
+
+def load_rules(path: str | Path) -> ir.CheckedProgram:
+    """Read, parse and check a rules file; raise RulesCheckError with all diagnostics on errors."""
+    result = check_file(path)
+    if not result.ok:
+        raise RulesCheckError(result.errors or result.diagnostics, result.source)
+    assert result.program is not None
+    return result.program
+
+
+def sorted_diagnostics(items: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(items, key=lambda d: (d.span.line, d.span.column, d.code) if d.span else (0, 0, d.code))

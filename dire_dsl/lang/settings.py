@@ -1,0 +1,94 @@
+"""The typed keys of the `train {}` and `logic {}` blocks, their defaults and their limits.
+
+One table serves the checker (unknown key, wrong type, out of range), the formatter's
+documentation and the training configuration, so a key is declared exactly once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One key: its type, default, allowed range or choices, and what it does."""
+
+    key: str
+    type: type
+    default: Any
+    doc: str
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    choices: tuple[str, ...] = ()
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is not acceptable, or None."""
+        if self.type is float and isinstance(value, bool) or self.type is int and isinstance(value, bool):
+            return f"`{self.key}` takes a {self.type_name()}, not true/false"
+        if self.type is float and not isinstance(value, (int, float)):
+            return f"`{self.key}` takes a number"
+        if self.type is int and not (isinstance(value, int) or isinstance(value, float) and value.is_integer()):
+            return f"`{self.key}` takes a whole number"
+        if self.type is str and not isinstance(value, str):
+            return f"`{self.key}` takes a text or a name"
+        if self.type is bool and not isinstance(value, bool):
+            return f"`{self.key}` takes true or false"
+        if self.choices and value not in self.choices:
+            return f"`{self.key}` must be one of: {', '.join(self.choices)}"
+        if self.type in (int, float):
+            too_low = value <= self.low if self.low_open else value < self.low
+            if too_low or value > self.high:
+                return f"`{self.key}` must be in {self.range_text()}; got {value}"
+        return None
+
+    def type_name(self) -> str:
+        return {float: "number", int: "whole number", str: "text", bool: "true/false"}[self.type]
+
+    def range_text(self) -> str:
+        left = "(" if self.low_open else "["
+        high = "∞" if math.isinf(self.high) else f"{self.high:g}"
+        return f"{left}{self.low:g}, {high}]"
+
+
+def _specs(*specs: SettingSpec) -> dict[str, SettingSpec]:
+    return {s.key: s for s in specs}
+
+
+TRAIN_SETTINGS = _specs(
+    SettingSpec("lambda", float, 1e-5, "λ of the λ·Σ|gate| rule-pruning penalty.", low=0.0),
+    SettingSpec("prune_threshold", float, 0.05, "A soft rule whose gate falls below this is pruned.", low=0.0),
+    SettingSpec("epochs", int, 12, "Training epochs.", low=1, high=10_000),
+    SettingSpec("lr", float, 2e-3, "Learning rate (AdamW).", low=0.0, low_open=True, high=10.0),
+    SettingSpec("weight_decay", float, 1e-4, "AdamW weight decay.", low=0.0),
+    SettingSpec("batch_size", int, 16, "Images per step.", low=1, high=4096),
+    SettingSpec("image_size", int, 128, "Side of the square network input, in pixels.", low=16, high=4096),
+    SettingSpec("max_gain", float, 11.0, "Push gain when every rule fails (1 = logic does not lead).", low=1.0),
+    SettingSpec("margin", float, 1.0, "Distance the push loss drives anomalies beyond.", low=0.0, low_open=True),
+    SettingSpec("compactness", float, 1.0, "Weight of the pull of normal embeddings to the centre.", low=0.0),
+    SettingSpec("rule_weight", float, 1.0, "Weight of rule satisfaction on normal images.", low=0.0),
+    SettingSpec("component_weight", float, 1.0, "Weight of the component (mask) loss.", low=0.0),
+    SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding.", low=0.0),
+    SettingSpec("fusion", float, 0.5, "Share of the rule violations in the fused score (rest: distance).", low=0.0, high=1.0),
+    SettingSpec("backbone", str, "conv-small", "Backbone name, e.g. conv-small or open_clip:ViT-B-16@/path.pt."),
+    SettingSpec("grounding", str, "few_shot", "How objects are found.", choices=("few_shot", "prompts", "unsupervised")),
+    SettingSpec("rank", int, 16, "LoRA rank when the backbone is adapted.", low=1, high=64),
+    SettingSpec("seed", int, 0, "Random seed.", low=0),
+)
+
+LOGIC_SETTINGS = _specs(
+    SettingSpec("semantics", str, "product", "Fuzzy semantics of and/or/not/implies.",
+                choices=("product", "lukasiewicz", "godel")),
+    SettingSpec("sigma", float, 0.5, "Width σ of `==`: exp(-(a-b)²/2σ²).", low=0.0, low_open=True),
+    SettingSpec("tau", float, 0.05, "Temperature τ of `<`, `<=`: sigmoid((b-a)/τ).", low=0.0, low_open=True),
+    SettingSpec("p_forall", float, 2.0, "p of the p-mean-error aggregator of `forall`.", low=1.0),
+    SettingSpec("p_exists", float, 2.0, "p of the p-mean aggregator of `exists`.", low=1.0),
+)
+
+BLOCKS: dict[str, dict[str, SettingSpec]] = {"train": TRAIN_SETTINGS, "logic": LOGIC_SETTINGS}
+
+
+def defaults(block: str) -> dict[str, Any]:
+    return {key: spec.default for key, spec in BLOCKS[block].items()}
