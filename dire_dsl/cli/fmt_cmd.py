@@ -32,7 +32,7 @@ def fmt(
     except NoRulesFiles as error:
         fail(str(error))
         raise typer.Exit(ExitCode.USAGE_ERROR) from None
-    changed, broken = [], False
+    changed, broken, unwritable = [], False, False
     for file in files:
         try:
             source = read_rules_text(file)
@@ -53,10 +53,17 @@ def fmt(
             typer.echo("".join(difflib.unified_diff(source.splitlines(True), formatted.splitlines(True),
                                                     f"{file} (original)", f"{file} (formatted)")))
         if not check:
-            atomic_write_text(file, formatted)
+            try:
+                atomic_write_text(file, formatted)
+            except OSError as error:
+                fail(f"{file}: cannot write the formatted file ({error.strerror}); the original is unchanged")
+                unwritable = True
+                changed.remove(file)
     verb = "would reformat" if check else "reformatted"
     for file in changed:
         typer.echo(f"{verb} {file}")
     typer.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed)} unchanged")
+    if unwritable:
+        raise typer.Exit(ExitCode.USAGE_ERROR)
     failed = broken or (check and bool(changed))
     raise typer.Exit(ExitCode.USER_ERROR if failed else ExitCode.OK)

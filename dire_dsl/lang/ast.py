@@ -26,9 +26,13 @@ class Span(BaseModel):
 
 
 class Node(BaseModel):
-    """Base of every AST node."""
+    """Base of every AST node.
 
-    model_config = ConfigDict(frozen=True)
+    Schemas are built on first use (defer_build), so `dire check` pays only for the node
+    classes a file actually contains.
+    """
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     span: Span
 
@@ -87,7 +91,7 @@ class WhereFilter(Node):
     """`where attribute == value`: keeps instances whose attribute has (or lacks) the value."""
 
     attribute: Ident
-    op: Literal["==", "!="]
+    op: Literal["==", "!=", "<", "<=", ">", ">="]  # the checker accepts only == and !=
     value: AttrValue
 
 
@@ -285,8 +289,3 @@ def _strip(data: Any) -> Any:
     if isinstance(data, list):
         return [_strip(v) for v in data]
     return data
-
-
-for _model in (QualifiedArg, Call, Negate, Binary, Compare, InRange, Mapping, Not, Connective,
-               Quantified, RuleDecl, Program):
-    _model.model_rebuild()

@@ -34,6 +34,13 @@ VALUE = "value"  # a bare name or integer that can only be an attribute value
 ERROR = "error"  # already reported: suppress follow-up diagnostics
 
 
+_KIND_WORDS = {
+    ArgKind.NUMBER: "a number", ArgKind.TRUTH: "a truth value", ArgKind.OBJECTS: "a set of objects",
+    ArgKind.INSTANCE: "an object instance", ArgKind.REGION: "a region", ATTRIBUTE: "an attribute",
+    VALUE: "an attribute value",
+}
+
+
 @dataclass
 class Typed:
     """What the checker knows of an expression: its kind, integer-ness, interval and IR."""
@@ -314,11 +321,7 @@ class Checker:
         return Typed(ERROR)
 
     def _mismatch(self, node: Any, typed: Typed, expected: str, where: str) -> None:
-        found = {
-            ArgKind.NUMBER: "a number", ArgKind.TRUTH: "a truth value", ArgKind.OBJECTS: "a set of objects",
-            ArgKind.INSTANCE: "an object instance", ArgKind.REGION: "a region", ATTRIBUTE: "an attribute",
-            VALUE: "an attribute value",
-        }[typed.kind]
+        found = _KIND_WORDS[typed.kind]
         help_text = None
         if typed.kind == ArgKind.OBJECTS and expected == "a number":
             help_text = f"to count them, write `count({_text(self.source, node.span)})`"
@@ -486,7 +489,7 @@ class Checker:
         for param, arg, arg_node in zip(signature.params, args, node.args):
             if arg.kind not in param.kinds:
                 self.bag.error("E302", f"argument `{param.name}` of `{name}` takes {param.describe()}; "
-                               f"`{_text(self.source, arg_node.span)}` is {arg.kind if isinstance(arg.kind, str) else arg.kind.value}",
+                               f"`{_text(self.source, arg_node.span)}` is {_KIND_WORDS[arg.kind]}",
                                arg_node.span, help=f"usage: {signature.render()}")
                 return Typed(ERROR)
             ir_args.append(arg.node)

@@ -16,7 +16,7 @@ from dire_dsl.lang.ast import Span
 
 
 class IRNode(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     span: Span
     text: str
@@ -248,8 +248,3 @@ class CheckedProgram(BaseModel):
 
     def region(self, name: str) -> RegionDef:
         return next(r for r in self.regions if r.name == name)
-
-
-for _model in (Measure, Arith, Neg, AttrDist, Cmp, Range, AttrIs, AttrSame, Table, Predicate, NotF,
-               Conn, Quant, RuleDef, CheckedProgram):
-    _model.model_rebuild()

@@ -28,7 +28,7 @@ _TOP_LEVEL_LINE = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(TOP_LEVEL_KEYWORDS), 
 # How terminals are named to a person who has never seen the grammar.
 _TERMINAL_WORDS = {
     "NAME": "a name",
-    "INT": "a whole number",
+    "INT": "a number",
     "FLOAT": "a number",
     "STRING": 'a quoted text such as "a red pushpin"',
     "COMP_OP": "a comparison (== != < <= > >=)",
@@ -246,45 +246,59 @@ def parse(source: str, file: str = "<string>") -> ast.Program:
 
 
 def parse_collecting(source: str, file: str = "<string>") -> tuple[ast.Program, list[Diagnostic]]:
-    """Parse what can be parsed; return the program of the good declarations and the syntax errors."""
-    bag = DiagnosticBag(file)
-    items: list[Any] = []
+    """Parse what can be parsed; return the program of the good declarations and the syntax errors.
+
+    The whole text is parsed at once; only when that fails is it re-parsed one top-level
+    declaration at a time, so each broken declaration gets its own diagnostic and the good
+    ones still reach the checker.
+    """
     comments: list[Token] = []
-    offset = 0
-    while offset <= len(source):
-        # Blank out what was already consumed (keeping newlines) so positions stay true.
-        masked = re.sub(r"[^\n]", " ", source[:offset]) + source[offset:]
+    try:
+        items = _transform(_parse_tree(source, comments))
+        return _program(source, file, items, comments), []
+    except UnexpectedInput:
+        pass
+    bag = DiagnosticBag(file)
+    items, comments = [], []
+    bounds = _declaration_bounds(source)
+    for index, (start, end) in enumerate(bounds):
+        masked = _blank(source[:start]) + source[start:end]
         chunk_comments: list[Token] = []
         try:
-            tree = _parse_tree(masked, chunk_comments)
-            items.extend(_transform(tree))
+            items.extend(_transform(_parse_tree(masked, chunk_comments)))
             comments.extend(chunk_comments)
-            break
         except UnexpectedInput as error:
-            bag.items.append(_syntax_diagnostic(error, source, file))
-            error_pos = _error_pos(error, source)
-            next_start = _next_declaration(source, error_pos)
-            good = source[offset:_declaration_start(source, error_pos)]
-            if good.strip():
-                # Keep the declarations before the broken one.
-                prefix_masked = re.sub(r"[^\n]", " ", source[:offset]) + good
-                try:
-                    prefix_comments: list[Token] = []
-                    items.extend(_transform(_parse_tree(prefix_masked, prefix_comments)))
-                    comments.extend(prefix_comments)
-                except UnexpectedInput:
-                    pass
-            comments.extend(_comments_between(source, _declaration_start(source, error_pos), next_start))
-            if next_start is None:
-                break
-            offset = next_start
-    program = ast.Program(
+            is_last = index == len(bounds) - 1
+            bag.items.append(_syntax_diagnostic(error, source, file, chunk_end=None if is_last else end))
+            comments.extend(_comments_between(source, start, end))
+    return _program(source, file, items, comments), bag.sorted()
+
+
+def _program(source: str, file: str, items: list[Any], comments: list[Token]) -> ast.Program:
+    return ast.Program(
         span=ast.Span(line=1, column=1, end_line=source.count("\n") + 1, end_column=1, start_pos=0, end_pos=len(source)),
         items=items,
         comments=[ast.Comment(span=_span_of(c), text=str(c)) for c in comments],
         source_name=file,
     )
-    return program, bag.sorted()
+
+
+def _blank(text: str) -> str:
+    """The same text with every character but newlines turned into spaces (positions stay true)."""
+    return re.sub(r"[^\n]", " ", text)
+
+
+def _declaration_bounds(source: str) -> list[tuple[int, int]]:
+    """(start, end) of each top-level declaration: it runs to the next line that starts one."""
+    starts = [m.start() for m in _TOP_LEVEL_LINE.finditer(source)]
+    if not starts or _blank_or_comments(source[:starts[0]]) is False:
+        starts = [0, *starts]
+    ends = starts[1:] + [len(source)]
+    return list(zip(starts, ends))
+
+
+def _blank_or_comments(text: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("#") for line in text.splitlines())
 
 
 def _parse_tree(text: str, comments: list[Token]) -> Tree:
@@ -320,27 +334,6 @@ def _comments_between(source: str, start: int, end: int | None) -> list[Token]:
     return found
 
 
-def _error_pos(error: UnexpectedInput, source: str) -> int:
-    pos = getattr(error, "pos_in_stream", None)
-    if pos is None:
-        token = getattr(error, "token", None)
-        pos = getattr(token, "start_pos", None)
-    return len(source) if pos is None else pos
-
-
-def _declaration_start(source: str, pos: int) -> int:
-    starts = [m.start() for m in _TOP_LEVEL_LINE.finditer(source) if m.start() <= pos]
-    return starts[-1] if starts else 0
-
-
-def _next_declaration(source: str, pos: int) -> int | None:
-    line_end = source.find("\n", pos)
-    if line_end < 0:
-        return None
-    match = _TOP_LEVEL_LINE.search(source, line_end + 1)
-    return match.start() if match else None
-
-
 def _describe_expected(expected: set[str]) -> str:
     parser = _lark()
     words: list[str] = []
@@ -360,7 +353,7 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(words)
 
 
-def _syntax_diagnostic(error: UnexpectedInput, source: str, file: str) -> Diagnostic:
+def _syntax_diagnostic(error: UnexpectedInput, source: str, file: str, chunk_end: int | None = None) -> Diagnostic:
     bag = DiagnosticBag(file)
     if isinstance(error, UnexpectedCharacters):
         char = source[error.pos_in_stream] if error.pos_in_stream < len(source) else ""
@@ -372,17 +365,25 @@ def _syntax_diagnostic(error: UnexpectedInput, source: str, file: str) -> Diagno
             bag.error("E101", f"unexpected character `{char}`; expected {_describe_expected(error.allowed)}", span)
         return bag.items[0]
     if isinstance(error, UnexpectedEOF) or (isinstance(error, UnexpectedToken) and error.token.type == "$END"):
-        expected = error.expected if isinstance(error, UnexpectedEOF) else error.expected
-        line = source.count("\n") + 1
-        column = len(source) - (source.rfind("\n") + 1) + 1
-        span = _point_span(line, column, len(source))
-        bag.error("E102", f"the file ends too early; expected {_describe_expected(set(expected))}", span,
+        expected = _describe_expected(set(getattr(error, "accepts", None) or error.expected))
+        if chunk_end is not None:  # the declaration stops before the next one starts
+            pos = len(source[:chunk_end].rstrip())
+            line = source.count("\n", 0, pos) + 1
+            column = pos - (source.rfind("\n", 0, pos) + 1)
+            bag.error("E101", f"this declaration is incomplete; expected {expected} before the next declaration",
+                      _point_span(line, max(column, 1), pos), help="finish it, or close what it opened")
+            return bag.items[0]
+        pos = len(source.rstrip())
+        line = source.count("\n", 0, pos) + 1
+        column = pos - (source.rfind("\n", 0, pos) + 1) + 1
+        span = _point_span(line, column, pos)
+        bag.error("E102", f"the file ends too early; expected {expected}", span,
                   help="finish the last declaration (a closing `)`, `]` or `}` may be missing)")
         return bag.items[0]
     assert isinstance(error, UnexpectedToken)
     token = error.token
     span = _span_of(token)
-    expected = set(error.expected)
+    expected = set(getattr(error, "accepts", None) or error.expected)
     text = str(token)
     if text in RESERVED_WORDS and "NAME" in expected:
         bag.error("E105", f"`{text}` is a reserved word and cannot be used as a name", span,

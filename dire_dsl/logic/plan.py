@@ -118,8 +118,8 @@ def program_plan(program: ir.CheckedProgram) -> dict[str, Any]:
         "source": program.source_name,
         "sha256": program.source_sha256,
         "semantics": {"name": sem.name, "operators": sem.describe()},
-        "objects": [o.model_dump() for o in program.objects],
-        "regions": [r.model_dump() for r in program.regions],
+        "objects": [o.model_dump(mode="json") for o in program.objects],
+        "regions": [r.model_dump(mode="json") for r in program.regions],
         "train": program.train,
         "rules": [
             {"name": rule.name, "weight": rule.weight, "hard": rule.hard, "line": rule.span.line,

@@ -1,0 +1,126 @@
+"""Checker: resolved IR for good programs, and the behaviours users rely on for bad ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dire_dsl.lang import ir
+from dire_dsl.lang.diagnostics import RulesCheckError
+from dire_dsl.lang.program import check_source, load_rules
+from dire_dsl.lang.settings import TRAIN_SETTINGS
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted((ROOT / "rules").glob("*.rules"))
+HEADER = (
+    'category c\nobject pin "a pin"\nobject cable "a cable"\nobject connector "a connector"\n'
+    "attribute cable.color { yellow, blue, red }\nattribute connector.clamps { 2, 3, 5 }\n"
+    "region cell = grid(3, 5)\n"
+)
+
+
+def codes(source: str) -> list[str]:
+    return [d.code for d in check_source(source).diagnostics]
+
+
+def test_six_shipped_rules_files_exist_for_the_benchmark_categories() -> None:
+    assert {p.stem for p in SHIPPED} >= {
+        "breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors", "pcb1"}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_rules_check_without_any_warning(path: Path) -> None:
+    result = check_source(path.read_text(encoding="utf-8"), str(path))
+    assert result.ok and result.diagnostics == []
+    assert result.program.category == path.stem
+    assert result.program.rules
+
+
+def test_count_in_cell_resolves_to_an_object_set_in_a_bound_cell() -> None:
+    program = check_source(HEADER + "rule r hard: forall c in cell: count(pin in c) == 1\n").program
+    rule = program.rules[0]
+    assert rule.hard and rule.weight == 1.0
+    quant = rule.formula
+    assert isinstance(quant, ir.Quant) and quant.domain.kind == "cells"
+    measure = quant.body.left
+    assert isinstance(measure, ir.Measure) and measure.func == "count" and measure.integer
+    objects = measure.args[0]
+    assert objects.object == "pin" and objects.region.var == "c"
+
+
+def test_fixed_cell_is_zero_based_in_the_ir_and_one_based_in_the_text() -> None:
+    program = check_source(HEADER + "rule r: count(pin in cell[2, 3]) == 1\n").program
+    assert program.rules[0].formula.left.args[0].region.cell == (1, 2)
+
+
+def test_attribute_tests_resolve_values_and_negation() -> None:
+    program = check_source(HEADER + "rule r: forall a, b in connector: a.clamps == b.clamps and cable.color != red\n").program
+    quant = program.rules[0].formula
+    same, is_not = quant.body.left, quant.body.right
+    assert isinstance(same, ir.AttrSame) and same.left.values == ["2", "3", "5"]
+    assert isinstance(is_not, ir.AttrIs) and is_not.negated and is_not.value == "red"
+
+
+def test_integer_attribute_values_compare_with_numbers() -> None:
+    program = check_source(HEADER + "rule r: forall c in connector: c.clamps == 5\n").program
+    assert program.rules[0].formula.body.value == "5"
+
+
+def test_mapping_table_keeps_pairs_in_order() -> None:
+    program = check_source(HEADER + "rule r: cable.color -> connector.clamps { yellow: 2, blue: 3, red: 5 }\n").program
+    assert program.rules[0].formula.pairs == [("yellow", "2"), ("blue", "3"), ("red", "5")]
+
+
+def test_settings_have_defaults_and_typed_overrides() -> None:
+    program = check_source(HEADER + "rule r: count(pin) == 1\ntrain { epochs = 3, lambda = 5e-7 }\n").program
+    assert program.train["epochs"] == 3 and isinstance(program.train["epochs"], int)
+    assert program.train["lambda"] == 5e-7
+    assert program.train["max_gain"] == TRAIN_SETTINGS["max_gain"].default == 11.0
+    assert program.logic["semantics"] == "product"
+
+
+def test_regions_resolve_to_boxes() -> None:
+    program = check_source(HEADER + "region tray = grid(2, 2, 0.1, 0.2, 0.9, 1)\nregion w = left\n"
+                           "rule r: count(pin in tray[2, 2]) == 1 and count(pin in w) == 1\n").program
+    tray = program.region("tray")
+    assert tray.cell_box(1, 1) == pytest.approx((0.5, 0.6, 0.9, 1.0))
+    assert program.region("w").box == (0.0, 0.0, 0.5, 1.0)
+
+
+def test_all_problems_are_collected_in_one_run() -> None:
+    source = HEADER + ("rule a: count(pn) == 1\nrule b: count(cable where color == green) == 1\n"
+                       "rule c: area(pin) in [0.5, 0.1]\nrule a: count(pin) == 2\ntrain { epoch = 1 }\n")
+    assert codes(source) == ["E203", "E207", "E305", "E211", "E212"]
+
+
+def test_did_you_mean_is_offered_for_near_names() -> None:
+    [diagnostic] = check_source(HEADER + "rule r: count(cabel) == 1\n").diagnostics
+    assert diagnostic.help == "did you mean `cable`?"
+    assert "declared objects: pin, cable, connector" in diagnostic.message
+
+
+def test_warnings_do_not_block_the_program() -> None:
+    result = check_source(HEADER + "rule r: count(pin) >= 0\n")
+    assert result.ok and [d.code for d in result.warnings] == ["W403"]
+
+
+def test_comparison_trivial_through_arithmetic_intervals() -> None:
+    assert codes(HEADER + "rule r: area(pin) + area(cable) <= 2\n") == ["W403"]
+    assert codes(HEADER + "rule r: x(pin) - 1 > 0.5\n") == ["W404"]
+    assert codes(HEADER + "rule r: x(pin) - 0.5 > 0.25\n") == []
+
+
+def test_load_rules_raises_with_every_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.rules"
+    path.write_text(HEADER + "rule a: count(pn) == 1\nrule b: count(pn) == 2\n", encoding="utf-8")
+    with pytest.raises(RulesCheckError) as info:
+        load_rules(path)
+    assert [d.code for d in info.value.diagnostics] == ["E203", "E203"]
+    assert "bad.rules:8:15" in str(info.value) and "(and 1 more)" in str(info.value)
+
+
+def test_checked_program_records_the_source_hash() -> None:
+    first = check_source(HEADER + "rule r: count(pin) == 1\n").program
+    second = check_source(HEADER + "rule r: count(pin) == 2\n").program
+    assert len(first.source_sha256) == 64 and first.source_sha256 != second.source_sha256
