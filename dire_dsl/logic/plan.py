@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from dire_dsl.lang import ir
+from dire_dsl.lang.signatures import REGISTRY
 from dire_dsl.logic.semantics import Semantics, semantics_from_settings
 
 
@@ -23,6 +24,36 @@ def _node(kind: str, label: str, item: ir.IRNode | None = None, fuzzy: str | Non
         node["column"] = item.span.column
     node["children"] = children or []
     return node
+
+
+# What each built-in computes (docs/logic.md has the details); `{tau}` is filled in.
+BUILTIN_FORMULAS = {
+    "count": "Σ_k presence·P(where)·share inside the region",
+    "area": "Σ mask / (H·W)",
+    "x": "mass-weighted mean pixel x",
+    "y": "mass-weighted mean pixel y",
+    "top": "expected first occupied row, scanning down",
+    "bottom": "expected last occupied row, scanning up",
+    "left": "expected first occupied column, scanning right",
+    "right": "expected last occupied column, scanning left",
+    "length": "sqrt(12·λ_max(pixel covariance)) / W",
+    "ratio": "a·b / (b² + ε²)",
+    "abs": "sqrt(a² + δ²) - δ",
+    "inside": "Σ a·b / Σ a",
+    "overlaps": "Σ a·b / min(Σ a, Σ b)",
+    "touches": "1 - exp(-3·Σ blur3×3(a)·b)",
+    "left_of": "sigmoid((x(b) - x(a))/τ), τ={tau}",
+    "right_of": "sigmoid((x(a) - x(b))/τ), τ={tau}",
+    "above": "sigmoid((y(b) - y(a))/τ), τ={tau}",
+    "below": "sigmoid((y(a) - y(b))/τ), τ={tau}",
+}
+
+
+def _call_formula(func: str, sem: Semantics) -> str:
+    signature = REGISTRY.get(func)
+    if signature is not None and signature.source != "dire_dsl":
+        return f"plugin from {signature.source}"
+    return BUILTIN_FORMULAS[func].format(tau=f"{sem.tau:g}")
 
 
 def _region_label(sel: ir.RegionSel) -> str:
@@ -53,7 +84,7 @@ def term_tree(term: Any, sem: Semantics) -> dict[str, Any]:
     if isinstance(term, ir.RegionSel):
         return _node("region", _region_label(term), term)
     if isinstance(term, ir.Measure):
-        return _node("measurement", term.func, term, children=[term_tree(a, sem) for a in term.args])
+        return _node("measurement", term.func, term, _call_formula(term.func, sem), [term_tree(a, sem) for a in term.args])
     if isinstance(term, ir.Arith):
         return _node("arithmetic", term.op, term, children=[term_tree(term.left, sem), term_tree(term.right, sem)])
     if isinstance(term, ir.Neg):
@@ -88,7 +119,7 @@ def formula_tree(formula: Any, sem: Semantics) -> dict[str, Any]:
         return _node("mapping table", pairs, formula, "Σ_(u,v)∈table P(src=u)·P(dst=v)",
                      [term_tree(formula.source, sem), term_tree(formula.target, sem)])
     if isinstance(formula, ir.Predicate):
-        return _node("relation", formula.func, formula, "registered predicate",
+        return _node("relation", formula.func, formula, _call_formula(formula.func, sem),
                      [term_tree(a, sem) for a in formula.args])
     if isinstance(formula, ir.NotF):
         return _node("connective", "not", formula, ops["not"], [formula_tree(formula.operand, sem)])
@@ -103,8 +134,11 @@ def formula_tree(formula: Any, sem: Semantics) -> dict[str, Any]:
         pairs = " (ordered pairs of distinct members)" if len(formula.variables) == 2 else ""
         fuzzy = ops[formula.quantifier]
         if domain.kind == "objects":
-            guard = "presence → body" if formula.quantifier == "forall" else "presence ∧ body"
-            fuzzy += f", weighted by presence ({guard})"
+            weight = "presence" if domain.where is None else "presence·P(where)"
+            if len(formula.variables) == 2:
+                weight = "·".join(f"{weight}({v})" for v in formula.variables)
+            guard = "→" if formula.quantifier == "forall" else "∧"
+            fuzzy += f" of ({weight} {guard} body), mean over Σ {weight} (≥ 1, smooth below) members"
         return _node("quantifier", f"{formula.quantifier} {', '.join(formula.variables)} in {what}{pairs}", formula,
                      fuzzy, [formula_tree(formula.body, sem)])
     raise TypeError(f"unknown formula {type(formula).__name__}")

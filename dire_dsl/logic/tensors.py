@@ -1,0 +1,59 @@
+"""Tensor layout of compiled formulas: one axis per quantified variable, broadcast elsewhere.
+
+Inside `depth` nested quantified variables every value is shaped [B, n_1, ..., n_depth, ...]
+where n_i is the size of variable i's domain if the value depends on it and 1 otherwise;
+masks add [H, W] and attribute distributions [V] at the end. Plain broadcasting then does
+what LTN's variable bookkeeping does, without copying anything to the joint domain.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+MASS_EPS = 1e-3
+"""Pixel mass added to mask denominators: far below one pixel, far above gradcheck's step."""
+
+
+def place(tensor: Tensor, axis: int, depth: int) -> Tensor:
+    """Move the member axis of `tensor` ([B, n, *rest]) to variable `axis` (1-based) of `depth`."""
+    shape = tensor.shape
+    return tensor.reshape(shape[0], *([1] * (axis - 1)), shape[1], *([1] * (depth - axis)), *shape[2:])
+
+
+def lift(tensor: Tensor, depth: int) -> Tensor:
+    """A value that depends on no variable ([B, *rest]) in the layout of `depth`."""
+    return tensor.reshape(tensor.shape[0], *([1] * depth), *tensor.shape[1:])
+
+
+def pixel_inner(a: Tensor, b: Tensor) -> Tensor:
+    """Σ_hw a·b for aligned [.., H, W] tensors, without materialising their broadcast.
+
+    Leading axes where both sides have size > 1 are matched (a batch); axes where only one
+    side has size > 1 become an outer product. So `forall a, b in pin: overlaps(a, b)`
+    costs B·K·K·H·W multiply-adds in one batched matrix product and no [B, K, K, H, W]
+    tensor. (The product is written as A·Bᵀ on purpose: on CPU that layout is several
+    times faster than the one `torch.einsum` picks for these shapes.)
+    """
+    lead_a, lead_b = a.shape[:-2], b.shape[:-2]
+    if len(lead_a) != len(lead_b) or any(m != n and 1 not in (m, n) for m, n in zip(lead_a, lead_b)):
+        raise ValueError(f"pixel_inner needs aligned tensors; got shapes {list(a.shape)} and {list(b.shape)}")
+    pairs = list(enumerate(zip(lead_a, lead_b)))
+    shared = [i for i, (m, n) in pairs if m == n != 1]
+    only_a = [i for i, (m, n) in pairs if m != 1 and n == 1]
+    only_b = [i for i, (m, n) in pairs if m == 1 and n != 1]
+    product = torch.bmm(_matrices(a, shared, only_a), _matrices(b, shared, only_b).transpose(1, 2))
+    order = shared + only_a + only_b
+    product = product.reshape([max(lead_a[i], lead_b[i]) for i in order])
+    product = product.permute(sorted(range(len(order)), key=lambda k: order[k]))
+    return product.reshape([max(m, n) for m, n in zip(lead_a, lead_b)])
+
+
+def _matrices(tensor: Tensor, batch: list[int], rows: list[int]) -> Tensor:
+    """[Π batch, Π rows, H·W]: the given leading axes in order, the size-1 others dropped."""
+    leading = tensor.ndim - 2
+    rest = [i for i in range(leading) if i not in batch and i not in rows]
+    moved = tensor.permute(batch + rows + rest + [leading, leading + 1])
+    return moved.reshape(math.prod(tensor.shape[i] for i in batch), math.prod(tensor.shape[i] for i in rows), -1)
