@@ -81,8 +81,10 @@ TRAIN_SETTINGS = _specs(
 LOGIC_SETTINGS = _specs(
     SettingSpec("semantics", str, "product", "Fuzzy semantics of and/or/not/implies.",
                 choices=("product", "lukasiewicz", "godel")),
-    SettingSpec("sigma", float, 0.5, "Width σ of `==`: exp(-(a-b)²/2σ²).", low=0.0, low_open=True),
-    SettingSpec("tau", float, 0.05, "Temperature τ of `<`, `<=`: sigmoid((b-a)/τ).", low=0.0, low_open=True),
+    SettingSpec("sigma", float, 0.5, "Width σ of `==`: exp(-(a-b)²/2σ²) (relative to the threshold, "
+                "absolute for counts).", low=0.0, low_open=True),
+    SettingSpec("tau", float, 0.05, "Temperature τ of `<`, `<=`, ranges: sigmoid((b-a)/(τ·s)), s = the "
+                "threshold's magnitude.", low=0.0, low_open=True),
     SettingSpec("p_forall", float, 2.0, "p of the p-mean-error aggregator of `forall`.", low=1.0),
     SettingSpec("p_exists", float, 2.0, "p of the p-mean aggregator of `exists`.", low=1.0),
 )

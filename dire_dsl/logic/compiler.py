@@ -24,7 +24,7 @@ from dire_dsl.logic.atoms import Atom, Axis
 from dire_dsl.logic.entities import Entity, MeasureContext
 from dire_dsl.logic.gates import RuleGates
 from dire_dsl.logic.grounding import Grounding
-from dire_dsl.logic.operators import FuzzyLogic
+from dire_dsl.logic.operators import FuzzyLogic, threshold_scale
 from dire_dsl.logic.regions import MASS, Raster, RasterCache, cell_labels, moments
 from dire_dsl.logic.semantics import semantics_from_settings
 from dire_dsl.logic.tensors import MASS_EPS, lift, place
@@ -154,6 +154,33 @@ def compile_program(program: ir.CheckedProgram) -> CompiledRules:
     return CompiledRules(program)
 
 
+def constant_value(term: Any) -> float | None:
+    """The value of a constant term (a number, maybe negated or combined), else None."""
+    if isinstance(term, ir.Const):
+        return term.value
+    if isinstance(term, ir.Neg):
+        inner = constant_value(term.operand)
+        return None if inner is None else -inner
+    if isinstance(term, ir.Arith):
+        a, b = constant_value(term.left), constant_value(term.right)
+        if a is None or b is None:
+            return None
+        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else None}[term.op]
+    return None
+
+
+def _is_integer(term: Any) -> bool:
+    if isinstance(term, ir.Const):
+        return term.integer
+    if isinstance(term, ir.Measure):
+        return term.integer
+    if isinstance(term, ir.Neg):
+        return _is_integer(term.operand)
+    if isinstance(term, ir.Arith):
+        return term.op != "/" and _is_integer(term.left) and _is_integer(term.right)
+    return False
+
+
 @lru_cache(maxsize=256)
 def _slot_labels(obj: str, slots: int) -> tuple[str, ...]:
     return tuple(f"{obj}#{k + 1}" for k in range(slots))
@@ -176,10 +203,12 @@ class _Compiler:
 
     def _f_cmp(self, node: ir.Cmp, scope: Scope) -> Node:
         left, right = self.term(node.left, scope), self.term(node.right, scope)
+        scale = threshold_scale(constant_value(node.left), constant_value(node.right))
+        integer = _is_integer(node.left) and _is_integer(node.right)
 
         def compare(env: Env) -> Tensor:
             a, b = left(env), right(env)
-            truth = env.logic.compare(node.op, a, b)
+            truth = env.logic.compare(node.op, a, b, scale, integer)
             env.record(node, "comparison", node.op, [(node.left.text, a), (node.right.text, b)], truth)
             return truth
 
@@ -187,10 +216,12 @@ class _Compiler:
 
     def _f_range(self, node: ir.Range, scope: Scope) -> Node:
         value, low, high = (self.term(t, scope) for t in (node.value, node.low, node.high))
+        low_scale = threshold_scale(constant_value(node.low))
+        high_scale = threshold_scale(constant_value(node.high))
 
         def in_range(env: Env) -> Tensor:
             v, lo, hi = value(env), low(env), high(env)
-            truth = env.logic.in_range(v, lo, hi)
+            truth = env.logic.in_range(v, lo, hi, low_scale, high_scale)
             env.record(node, "range", "in", [(node.value.text, v), (node.low.text, lo), (node.high.text, hi)], truth)
             return truth
 

@@ -50,20 +50,24 @@ class FuzzyLogic:
         self.sigma, self.tau = semantics.sigma, semantics.tau
 
     # ------------------------------------------------------------ comparisons
-    def compare(self, op: str, a: Tensor, b: Tensor) -> Tensor:
+    def compare(self, op: str, a: Tensor, b: Tensor, scale: float = 1.0, integer: bool = False) -> Tensor:
+        """Truth of `a op b`. `scale` is the magnitude of the threshold (see `threshold_scale`):
+        τ and σ are relative to it, so one τ suits counts, positions and small areas alike;
+        equality of whole numbers (counts) keeps the absolute σ."""
         if op == "==":
-            return self.equal(a, b)
+            return self.equal(a, b, 1.0 if integer else scale)
         if op == "!=":
-            return 1.0 - self.equal(a, b)
+            return 1.0 - self.equal(a, b, 1.0 if integer else scale)
         if op in ("<", "<="):
-            return torch.sigmoid((b - a) / self.tau)
-        return torch.sigmoid((a - b) / self.tau)
+            return torch.sigmoid((b - a) / (self.tau * scale))
+        return torch.sigmoid((a - b) / (self.tau * scale))
 
-    def equal(self, a: Tensor, b: Tensor) -> Tensor:
-        return torch.exp(-((a - b) ** 2) / (2.0 * self.sigma**2))
+    def equal(self, a: Tensor, b: Tensor, scale: float = 1.0) -> Tensor:
+        return torch.exp(-((a - b) ** 2) / (2.0 * (self.sigma * scale) ** 2))
 
-    def in_range(self, value: Tensor, low: Tensor, high: Tensor) -> Tensor:
-        return torch.sigmoid((value - low) / self.tau) * torch.sigmoid((high - value) / self.tau)
+    def in_range(self, value: Tensor, low: Tensor, high: Tensor, low_scale: float = 1.0,
+                 high_scale: float = 1.0) -> Tensor:
+        return torch.sigmoid((value - low) / (self.tau * low_scale)) * torch.sigmoid((high - value) / (self.tau * high_scale))
 
     # ------------------------------------------------------------ quantifiers
     def forall(self, truth: Tensor, weights: Tensor, dims: Sequence[int]) -> Tensor:
@@ -73,6 +77,17 @@ class FuzzyLogic:
     def exists(self, truth: Tensor, weights: Tensor, dims: Sequence[int]) -> Tensor:
         support = weights * ltn.fuzzy_ops.pi_0(truth)
         return _weighted_root_mean(support, weights, dims, self.semantics.p_exists)
+
+
+SCALE_FLOOR = 0.01
+"""Thresholds closer to 0 than this are treated as this far (keeps τ·scale away from 0)."""
+
+
+def threshold_scale(*constants: float | None) -> float:
+    """The magnitude that makes τ relative: the largest |constant| among a comparison's
+    constant operands (floored at SCALE_FLOOR), or 1 when both sides are measured."""
+    known = [abs(c) for c in constants if c is not None]
+    return max(max(known), SCALE_FLOOR) if known else 1.0
 
 
 def soft_size(total: Tensor) -> Tensor:

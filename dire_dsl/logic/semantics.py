@@ -41,13 +41,14 @@ class Semantics:
             "not": f"{self.not_op}()",
             "forall": f"{self.forall_op}(p={self.p_forall:g}, stable=True)",
             "exists": f"{self.exists_op}(p={self.p_exists:g}, stable=True)",
-            "==": f"exp(-(a-b)²/2σ²), σ={self.sigma:g}",
-            "!=": f"1 - exp(-(a-b)²/2σ²), σ={self.sigma:g}",
-            "<=": f"sigmoid((b-a)/τ), τ={self.tau:g}",
-            "<": f"sigmoid((b-a)/τ), τ={self.tau:g}",
-            ">=": f"sigmoid((a-b)/τ), τ={self.tau:g}",
-            ">": f"sigmoid((a-b)/τ), τ={self.tau:g}",
-            "in": f"sigmoid((v-lo)/τ) · sigmoid((hi-v)/τ), τ={self.tau:g}",
+            "==": f"exp(-(a-b)²/2(σ·s)²), σ={self.sigma:g} (s = 1 for counts)",
+            "!=": f"1 - exp(-(a-b)²/2(σ·s)²), σ={self.sigma:g} (s = 1 for counts)",
+            "<=": f"sigmoid((b-a)/(τ·s)), τ={self.tau:g}",
+            "<": f"sigmoid((b-a)/(τ·s)), τ={self.tau:g}",
+            ">=": f"sigmoid((a-b)/(τ·s)), τ={self.tau:g}",
+            ">": f"sigmoid((a-b)/(τ·s)), τ={self.tau:g}",
+            "in": f"sigmoid((v-lo)/(τ·s_lo)) · sigmoid((hi-v)/(τ·s_hi)), τ={self.tau:g}",
+            "scale": "s = max(|threshold constant|, 0.01); s = 1 when both sides are measured",
         }
 
 

@@ -326,16 +326,17 @@ def test_same_seed_same_edit(category: str) -> None:
 def test_synthesis_is_balanced_judged_and_deterministic() -> None:
     program = shipped("pushpins")
     images, components = normals("pushpins", 3)
-    results = synthesize_anomalies(program, images, components, 9, np.random.default_rng(0))
+    rounds = 3
+    results = synthesize_anomalies(program, images, components, rounds * len(program.rules), np.random.default_rng(0))
     assert sorted(r.recipe.rules[0] for r in results) == sorted(
-        [rule.name for rule in program.rules] * 3)
+        [rule.name for rule in program.rules] * rounds)
     judge = RuleJudge(program)
     for result in results:
         assert result.image_index is not None
         shape = images[result.image_index].shape[:2]
         assert broken(judge.truths(components[result.image_index], shape),
                       judge.truths(result.components, shape), result.recipe.rules)
-    again = synthesize_anomalies(program, images, components, 9, np.random.default_rng(0))
+    again = synthesize_anomalies(program, images, components, rounds * len(program.rules), np.random.default_rng(0))
     assert [r.recipe for r in again] == [r.recipe for r in results]
     assert all(np.array_equal(a.image, b.image) for a, b in zip(again, results))
 

@@ -29,7 +29,9 @@ def equals(k: float) -> ltn.Predicate:
 
 
 def between(low: float, high: float) -> ltn.Predicate:
-    return ltn.Predicate(func=lambda v: torch.sigmoid((v - low) / TAU) * torch.sigmoid((high - v) / TAU))
+    """`v in [low, high]`: τ is relative to each bound's magnitude (floored at 0.01)."""
+    tau_low, tau_high = TAU * max(abs(low), 0.01), TAU * max(abs(high), 0.01)
+    return ltn.Predicate(func=lambda v: torch.sigmoid((v - low) / tau_low) * torch.sigmoid((high - v) / tau_high))
 
 
 def lookup(table: torch.Tensor) -> ltn.Predicate:

@@ -1,0 +1,77 @@
+"""`dire synth SPEC_OR_CATEGORY --out ROOT`: generate a SynLOCO data set in MVTec LOCO's layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dire_dsl.cli.app import app
+from dire_dsl.cli.exit_codes import ExitCode
+
+
+@app.command("synth")
+def synth(
+    spec_or_category: Annotated[str, typer.Argument(
+        metavar="SPEC_OR_CATEGORY",
+        help="A scene spec file (.toml/.json) or a built-in category: breakfast_box, juice_bottle, pushpins, "
+             "screw_bag, splicing_connectors.")],
+    out: Annotated[Path, typer.Option("--out", help="Root folder; the data set goes to ROOT/<category>/.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives byte-identical files.")] = 0,
+    size: Annotated[int, typer.Option("--size", min=16, max=4096, help="Longer image side in pixels.")] = 256,
+    n_train: Annotated[int, typer.Option("--n-train", min=0, help="Good training images.")] = 350,
+    n_val: Annotated[int, typer.Option("--n-val", min=0, help="Good validation images.")] = 60,
+    n_test: Annotated[int, typer.Option("--n-test", min=0, help="Test images (good, logical, structural).")] = 300,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Processes; 0 = one per CPU.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Generate a synthetic MVTec LOCO-style data set (images, masks, COCO annotations, records)."""
+    from rich.markup import escape
+
+    from dire_dsl.cli.output import err_console, fail
+    from dire_dsl.data.errors import DataError, OutputError, SpecError
+    from dire_dsl.data.spec import load_spec, resolve_spec_path
+    from dire_dsl.data.synth import check_recipes, synthesize
+
+    try:
+        spec = load_spec(spec_or_category)
+        if n_test > 0:
+            check_recipes(spec, resolve_spec_path(spec_or_category))
+    except SpecError as error:
+        for issue in error.issues:
+            fail(escape(issue.render(error.file)))
+        err_console().print(f"{len(error.issues)} problem(s) in the spec; fix them and run `dire synth` again "
+                            "(the format is described in docs/data.md)")
+        raise typer.Exit(ExitCode.USER_ERROR) from None
+
+    progress_bar = None
+    task = None
+
+    def on_progress(done: int, total: int) -> None:
+        nonlocal progress_bar, task
+        if quiet:
+            return
+        if progress_bar is None:  # started here, after the worker processes exist
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            progress_bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                    TimeElapsedColumn(), console=err_console(), transient=False)
+            progress_bar.start()
+            task = progress_bar.add_task(f"synth {spec.category}", total=total)
+        progress_bar.update(task, completed=done)
+
+    try:
+        root = synthesize(spec, out, seed=seed, size=size, n_train=n_train, n_val=n_val, n_test=n_test,
+                          workers=workers or None, progress=on_progress, check=False)
+    except OutputError as error:
+        fail(escape(str(error)))
+        raise typer.Exit(ExitCode.USER_ERROR) from None
+    except DataError as error:
+        fail(escape(str(error)))
+        raise typer.Exit(ExitCode.USAGE_ERROR) from None
+    finally:
+        if progress_bar is not None:
+            progress_bar.stop()
+    typer.echo(f"wrote {root} ({n_train} train, {n_val} validation, {n_test} test images at {size} px)")
+    raise typer.Exit(ExitCode.OK)

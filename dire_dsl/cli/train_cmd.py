@@ -1,0 +1,89 @@
+"""`dire train RULES --data ROOT --out RUN`: train a detector with rich progress and a JSONL log."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dire_dsl.cli.app import app
+from dire_dsl.cli.exit_codes import ExitCode
+from dire_dsl.cli.output import fail
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+@app.command("train")
+def train(
+    rules: Annotated[Path, typer.Argument(help="The category's .rules file.")],
+    data: Annotated[Path, typer.Option("--data", help="Folder holding the category folders (MVTec LOCO layout).")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder to create.")],
+    category: Annotated[Optional[str], typer.Option(help="Category folder name (default: the rules' category).")] = None,
+    backbone: Annotated[Optional[str], typer.Option(help="Backbone, e.g. conv-small or open_clip:ViT-B-16@/path.pt.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Override `train { epochs }`.")] = None,
+    lmbda: Annotated[Optional[float], typer.Option("--lambda", help="Override `train { lambda }`.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Override `train { seed }`.")] = None,
+    image_size: Annotated[Optional[int], typer.Option(help="Override `train { image_size }`.")] = None,
+    no_rules: Annotated[bool, typer.Option("--no-rules", help="Ablation: the same model with the rules off.")] = False,
+    device: Annotated[Device, typer.Option(help="cpu or cuda.")] = Device.cpu,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue RUN from its last checkpoint.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing run in RUN.")] = False,
+) -> None:
+    """Train a detector: grounding on the backbone, rules as losses, calibrated on validation normals."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from dire_dsl.data.errors import DataError
+    from dire_dsl.lang.diagnostics import DireError, RulesError
+    from dire_dsl.lang.render import render_all_text
+    from dire_dsl.train.api import train as run_training
+    from dire_dsl.train.loop import TrainingDiverged
+    from dire_dsl.train.run_dir import RunDirError
+
+    if device is Device.cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            fail("--device cuda was asked for, but no CUDA device is available here; use --device cpu")
+            raise typer.Exit(ExitCode.USAGE_ERROR)
+    overrides = {"backbone": backbone, "epochs": epochs, "lambda": lmbda, "seed": seed, "image_size": image_size,
+                 "device": device.value}
+    if no_rules:
+        overrides["use_rules"] = False
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=console)
+    task = progress.add_task("preparing", total=None, losses="")
+
+    def on_step(record: dict) -> None:
+        losses = " ".join(f"{k}={record[k]:.3f}" for k in ("loss", "component", "rules", "compact", "push", "gates")
+                          if k in record)
+        progress.update(task, description=f"epoch {record['epoch'] + 1}", completed=record["step"],
+                        total=record.get("total_steps"), losses=losses)
+
+    try:
+        with progress:
+            result = run_training(rules, data, out, category=category, overrides=overrides, resume=resume,
+                                  force=force, on_step=on_step,
+                                  on_phase=lambda phase: progress.update(task, description=phase))
+    except RulesError as error:
+        typer.echo(render_all_text(error.diagnostics, error.source))
+        fail(f"{rules}: fix the rules file first")
+        raise typer.Exit(ExitCode.USER_ERROR) from None
+    except TrainingDiverged as error:
+        fail(f"training stopped: {error}; the last good checkpoint is kept in {out}/checkpoints "
+             "(try a lower --lr in the train block)")
+        raise typer.Exit(ExitCode.USER_ERROR) from None
+    except (DataError, RunDirError, DireError) as error:
+        fail(str(error))
+        raise typer.Exit(ExitCode.USER_ERROR) from None
+    calibration = result.calibration
+    typer.echo(f"trained {result.program.category} → {out}")
+    typer.echo(f"  threshold {calibration.threshold:.3f} (validation normals: {calibration.n_validation})")
+    for name, gate, reason in calibration.pruned:
+        typer.echo(f"  pruned rule `{name}`: {reason}")

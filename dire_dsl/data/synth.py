@@ -1,0 +1,216 @@
+"""SynLOCO: generate a data set in MVTec LOCO's layout from a scene spec (public API).
+
+    from dire_dsl.data.synth import synthesize
+    root = synthesize("pushpins", "data/synloco", seed=0)     # -> data/synloco/pushpins
+
+writes
+    <out>/<category>/train/good/000.png ...
+    <out>/<category>/validation/good/...
+    <out>/<category>/test/{good,logical_anomalies,structural_anomalies}/000.png ...
+    <out>/<category>/ground_truth/{logical_anomalies,structural_anomalies}/000/000.png ...
+    <out>/<category>/defects_config.json
+    <out>/<category>/annotations/{train,validation}.json     (COCO, extra)
+    <out>/<category>/records/{train,validation,test}.jsonl   (true counts/attributes, extra)
+    <out>/<category>/synloco.json                            (how it was made, extra)
+
+Each image is a pure function of (spec, size, seed, split, index), so the bytes do not depend
+on the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dire_dsl.data.spec import SceneSpec, load_spec
+from dire_dsl.data.writer import (GOOD, LOGICAL, STRUCTURAL, coco_file, defects_config, image_name,
+                                  pixel_values, prepare_output, rle_annotations, write_json, write_jsonl,
+                                  write_png)
+
+DEFAULTS = {"size": 256, "n_train": 350, "n_val": 60, "n_test": 300}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One image to make: its split, seed index, folder (relative), file stem and recipe."""
+
+    split: str
+    index: int
+    folder: str
+    stem: str
+    anomaly_type: str
+    recipe: int | None  # index into spec.anomalies
+
+
+def plan(spec: SceneSpec, n_train: int, n_val: int, n_test: int) -> list[Task]:
+    """Every image of the data set, in a fixed order. Recipes are used round-robin."""
+    tasks = [Task("train", i, "train/good", image_name(i), GOOD, None) for i in range(n_train)]
+    tasks += [Task("validation", i, "validation/good", image_name(i), GOOD, None) for i in range(n_val)]
+    logical = [k for k, a in enumerate(spec.anomalies) if a.type == "logical"]
+    structural = [k for k, a in enumerate(spec.anomalies) if a.type == "structural"]
+    fr = spec.test_split
+    weights = {GOOD: fr.good, LOGICAL: fr.logical if logical else 0.0,
+               STRUCTURAL: fr.structural if structural else 0.0}
+    total = sum(weights.values()) or 1.0
+    n_log = int(round(n_test * weights[LOGICAL] / total))
+    n_str = int(round(n_test * weights[STRUCTURAL] / total))
+    n_good = max(0, n_test - n_log - n_str)
+    if n_good + n_log + n_str > n_test:  # rounding
+        n_str = n_test - n_good - n_log
+    index = 0
+    for kind, n, pool in ((GOOD, n_good, [None]), (LOGICAL, n_log, logical), (STRUCTURAL, n_str, structural)):
+        for i in range(n):
+            tasks.append(Task("test", index, f"test/{kind}", image_name(i), kind, pool[i % len(pool)]))
+            index += 1
+    return tasks
+
+
+# ---------------------------------------------------------------- worker side
+
+_STATE: dict = {}
+
+
+def _init(spec: SceneSpec, out: str, size: int, seed: int) -> None:
+    _STATE.update(spec=spec, out=Path(out), size=size, seed=seed, values=pixel_values(spec),
+                  cat_ids={n: k for k, n in enumerate(spec.coco_names, start=1)})
+
+
+def _run(task: Task) -> dict:
+    from dire_dsl.data.image import make_image, record_of
+
+    spec: SceneSpec = _STATE["spec"]
+    out: Path = _STATE["out"]
+    recipe = spec.anomalies[task.recipe] if task.recipe is not None else None
+    rel = f"{task.folder}/{task.stem}.png"
+    res = make_image(spec, _STATE["size"], _STATE["seed"], task.split, task.index, recipe, where=rel)
+    write_png(out / rel, res.image)
+    masks = []
+    if recipe is not None:
+        value = _STATE["values"][recipe.name]
+        gt = out / "ground_truth" / task.anomaly_type / task.stem
+        for k, region in enumerate(res.regions):
+            mask = region.astype("uint8") * value
+            write_png(gt / f"{image_name(k)}.png", mask)
+            masks.append(f"ground_truth/{task.anomaly_type}/{task.stem}/{image_name(k)}.png")
+    record = record_of(spec, res, rel, task.split, task.anomaly_type, recipe.name if recipe else None)
+    if masks:
+        record["masks"] = masks
+    anns = rle_annotations(res, _STATE["cat_ids"]) if task.split in ("train", "validation") else []
+    return {"record": record, "annotations": anns, "missing": res.missing_areas,
+            "defect": recipe.name if recipe else None}
+
+
+# ---------------------------------------------------------------- public API
+
+def check_recipes(spec: SceneSpec, file: str | os.PathLike[str] = "<spec>", size: int = 64, tries: int = 3) -> None:
+    """Fail early (SpecError naming the recipe) if an anomaly recipe changes nothing visible.
+
+    Each recipe is tried on a few small sample images; one that never produces a visible,
+    marked change (it targets objects that are absent, hidden or too small to see) would
+    otherwise stop the generator half-way.
+    """
+    from dire_dsl.data.errors import DataError, SpecError, SpecIssue
+    from dire_dsl.data.image import make_image
+
+    issues = []
+    for i, recipe in enumerate(spec.anomalies):
+        reason = ""
+        for index in range(tries):
+            try:
+                make_image(spec, size, 0, "test", index, recipe)
+                break
+            except DataError as error:
+                reason = str(error)
+        else:
+            issues.append(SpecIssue(f"anomalies[{i}]({recipe.name})", "makes no visible change in sample images "
+                                    f"({reason.split(' on ')[0].removeprefix('anomaly recipe ')})",
+                                    "make its steps target objects that are drawn, visible and large enough"))
+    if issues:
+        raise SpecError(file, issues)
+
+
+def synthesize(spec_or_category: str | os.PathLike[str] | SceneSpec, out: str | os.PathLike[str], seed: int = 0,
+               size: int = DEFAULTS["size"], n_train: int = DEFAULTS["n_train"], n_val: int = DEFAULTS["n_val"],
+               n_test: int = DEFAULTS["n_test"], workers: int | None = None,
+               progress: Callable[[int, int], None] | None = None, check: bool = True) -> Path:
+    """Generate a SynLOCO data set; returns the category folder `out/<category>`.
+
+    `spec_or_category` is a spec file, a built-in category name or a `SceneSpec`. `size` is the
+    longer image side in pixels. `workers` defaults to the number of CPUs. `progress(done,
+    total)` is called as images are finished. Raises SpecError for an invalid spec (with
+    `check`, also for a recipe that changes nothing visible) and OutputError for an output
+    folder it must not overwrite.
+    """
+    spec = spec_or_category if isinstance(spec_or_category, SceneSpec) else load_spec(spec_or_category)
+    if check and n_test > 0:
+        check_recipes(spec, spec_or_category if not isinstance(spec_or_category, SceneSpec) else spec.category)
+    if size < 16:
+        raise ValueError("size must be at least 16 pixels")
+    if min(n_train, n_val, n_test) < 0:
+        raise ValueError("image counts must be >= 0")
+    root = prepare_output(Path(out), spec.category)
+    tasks = plan(spec, n_train, n_val, n_test)
+    workers = max(1, int(workers or os.cpu_count() or 1))
+    workers = min(workers, max(1, len(tasks)))
+    results: list[dict] = []
+    if workers == 1:
+        _init(spec, str(root), size, seed)
+        if progress:
+            progress(0, len(tasks))
+        for t in tasks:
+            results.append(_run(t))
+            if progress:
+                progress(len(results), len(tasks))
+    else:
+        # fork: no re-import of __main__ (scripts need no main guard). The pool is created
+        # before the first progress call, so a progress display's thread is never forked.
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        ctx = mp.get_context(method)
+        chunk = max(1, min(8, len(tasks) // (workers * 8) or 1))
+        with ctx.Pool(workers, initializer=_init, initargs=(spec, str(root), size, seed)) as pool:
+            if progress:
+                progress(0, len(tasks))
+            for r in pool.imap(_run, tasks, chunksize=chunk):
+                results.append(r)
+                if progress:
+                    progress(len(results), len(tasks))
+    _write_indexes(spec, root, tasks, results, seed, size)
+    return root
+
+
+def _write_indexes(spec: SceneSpec, root: Path, tasks: list[Task], results: list[dict], seed: int,
+                   size: int) -> None:
+    missing: dict[str, list[int]] = {}
+    for r in results:
+        if r["defect"] and r["missing"]:
+            missing.setdefault(r["defect"], []).extend(r["missing"])
+    (root / "ground_truth" / LOGICAL).mkdir(parents=True, exist_ok=True)
+    (root / "ground_truth" / STRUCTURAL).mkdir(parents=True, exist_ok=True)
+    for folder in ("train/good", "validation/good", "test/good", f"test/{LOGICAL}", f"test/{STRUCTURAL}"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    write_json(root / "defects_config.json", defects_config(spec, missing))
+    for split in ("train", "validation"):
+        images, anns = [], []
+        for t, r in zip(tasks, results):
+            if t.split != split:
+                continue
+            image_id = len(images) + 1
+            rec = r["record"]
+            images.append({"id": image_id, "file_name": rec["image"], "width": rec["width"], "height": rec["height"]})
+            for a in r["annotations"]:
+                anns.append({"id": len(anns) + 1, "image_id": image_id, **a})
+        write_json(root / "annotations" / f"{split}.json", coco_file(spec, images, anns), indent=None)
+    for split in ("train", "validation", "test"):
+        write_jsonl(root / "records" / f"{split}.jsonl", [r["record"] for t, r in zip(tasks, results)
+                                                          if t.split == split])
+    write_json(root / "synloco.json", {
+        "generator": "dire-dsl SynLOCO",
+        "category": spec.category,
+        "seed": seed,
+        "size": size,
+        "counts": {s: sum(1 for t in tasks if t.split == s) for s in ("train", "validation", "test")},
+        "spec": spec.model_dump(mode="json"),
+    })

@@ -1,0 +1,111 @@
+"""Everything a run trains on, loaded once into memory at the training resolution.
+
+Normal training images, the annotated few-shot subset with its head targets, validation
+normals (calibration only) and a pool of anomalies synthesized from the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from dire_dsl.data.coco import check_objects_annotated, read_coco_components, resize_components
+from dire_dsl.data.components import Component
+from dire_dsl.data.errors import DataError
+from dire_dsl.data.loco import MVTecLOCO
+from dire_dsl.lang import ir
+from dire_dsl.train.config import TrainConfig
+from dire_dsl.train.targets import HeadTargets, build_targets, stack_targets
+from dire_dsl.vision.heads import HeadLayout
+
+
+@dataclass
+class SyntheticAnomalies:
+    """Rule-breaking edits of annotated normals; their components are known, so they also
+    teach the grounding head what an extra, missing or recoloured part looks like."""
+
+    images: Tensor  # [P, 3, S, S] uint8
+    rules: list[tuple[str, ...]]  # the rules each edit was meant to break
+    targets: HeadTargets | None = None
+
+
+@dataclass
+class TrainData:
+    normals: Tensor  # [N, 3, S, S] uint8
+    annotated: list[int]  # indices into normals that have component annotations
+    targets: HeadTargets | None  # stacked head targets of the annotated images
+    validation: Tensor  # [M, 3, S, S] uint8
+    anomalies: SyntheticAnomalies
+    max_instances: int = 1
+    names: list[str] = field(default_factory=list)
+
+
+def _as_tensor(images: list[np.ndarray]) -> Tensor:
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+
+
+def load_split(root: Path, category: str, split: str, size: int) -> tuple[list[str], list[np.ndarray]]:
+    """File names and resized RGB uint8 arrays of a normal split (train or validation)."""
+    dataset = MVTecLOCO(root, category, split, image_size=(size, size))
+    names, images = [], []
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        names.append(Path(sample.path).name)
+        images.append(np.asarray(sample.image_uint8 if hasattr(sample, "image_uint8") else sample.image))
+    return names, images
+
+
+def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: HeadLayout, head_size: tuple[int, int],
+                    synthesize: bool = True) -> TrainData:
+    """Load and prepare everything; fails with one clear DataError before any training."""
+    root = Path(config.data_root)
+    size = config.image_size
+    names, normals = load_split(root, config.category, "train", size)
+    if not normals:
+        raise DataError(f"{root / config.category / 'train' / 'good'}: no training images")
+    _, validation = load_split(root, config.category, "validation", size)
+    annotated, targets, components, max_instances = [], None, {}, 1
+    if config.grounding == "few_shot" and config.shots > 0:
+        path = root / config.category / "annotations" / "train.json"
+        if not path.exists():
+            raise DataError(f"{path}: few-shot grounding needs COCO component annotations of some training images "
+                            "(category names = the rules file's object names); write them there, or set "
+                            "`grounding` in the train block")
+        by_name = read_coco_components(path)
+        check_objects_annotated(by_name, [o.name for o in program.objects], path)
+        annotated = [i for i, name in enumerate(names) if by_name.get(name)][: config.shots]
+        if not annotated:
+            raise DataError(f"{path}: none of the annotated images is in {root / config.category / 'train' / 'good'}")
+        components = {i: resize_components(by_name[names[i]], (size, size)) for i in annotated}
+        targets = stack_targets([build_targets(components[i], layout, head_size) for i in annotated])
+        max_instances = max(
+            max((sum(1 for c in parts if c.object == o.name) for o in program.objects), default=1)
+            for parts in by_name.values()
+        )
+    anomalies = _synthesize(program, normals, annotated, components, config, layout, head_size) if synthesize \
+        else SyntheticAnomalies(torch.zeros(0, 3, size, size, dtype=torch.uint8), [])
+    return TrainData(_as_tensor(normals), annotated, targets, _as_tensor(validation) if validation else
+                     torch.zeros(0, 3, size, size, dtype=torch.uint8), anomalies, max(max_instances, 1), names)
+
+
+def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated: list[int],
+                components: dict[int, list[Component]], config: TrainConfig, layout: HeadLayout,
+                head_size: tuple[int, int]) -> SyntheticAnomalies:
+    """A pool of rule-breaking edits of the annotated normal images (deterministic per seed)."""
+    from dire_dsl.data.edits import synthesize_anomalies
+
+    size = config.image_size
+    if not annotated:
+        return SyntheticAnomalies(torch.zeros(0, 3, size, size, dtype=torch.uint8), [])
+    rng = np.random.default_rng([config.seed, 1])
+    n = max(64, 8 * len(annotated) * max(1, len(program.rules)))
+    results = synthesize_anomalies(program, [normals[i] for i in annotated], [components[i] for i in annotated], n, rng)
+    if not results:
+        return SyntheticAnomalies(torch.zeros(0, 3, size, size, dtype=torch.uint8), [])
+    targets = stack_targets([build_targets(r.components, layout, head_size) for r in results])
+    return SyntheticAnomalies(_as_tensor([r.image for r in results]), [tuple(r.recipe.rules) for r in results],
+                              targets)

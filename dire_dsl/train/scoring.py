@@ -1,0 +1,114 @@
+"""From a trained detector to anomaly scores: distance, rule violations, patch map, fusion.
+
+Scores are z-scores against the validation normals (never test images): the image's
+distance from the normal centre and its weighted rule violation are fused,
+`fused = (1 − α)·z_distance + α·z_violation` with α = `fusion` (0 when rules are off);
+a PatchCore-style nearest-neighbour distance of head features to a memory of normal
+patches gives the anomaly map. The image score is max(fused, max of the map's z-scores),
+and it is folded into the map (the official LOCO evaluation reads the map's maximum).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel
+from torch import Tensor
+
+from dire_dsl.logic.compiler import LogicOutput
+from dire_dsl.logic.grounding import Grounding
+
+PATCH_POOL = 2  # head features are average-pooled by this before the nearest-neighbour search
+MEMORY_SIZE = 4096
+STD_FLOOR = 1e-4
+
+
+@dataclass
+class BatchScores:
+    distance: Tensor  # [B]
+    violation: Tensor  # [B] 1 − S_logic
+    patch: Tensor  # [B, h, w] nearest-neighbour distance to normal patches
+    logic: LogicOutput
+    grounding: Grounding
+
+
+class Calibration(BaseModel):
+    """Statistics of the validation normals that turn raw scores into comparable z-scores."""
+
+    distance_mean: float
+    distance_std: float
+    violation_mean: float
+    violation_std: float
+    patch_mean: float
+    patch_std: float
+    fusion: float
+    threshold: float
+    n_validation: int
+    pruned: list[tuple[str, float, str]] = []
+
+    def fused(self, distance: Tensor, violation: Tensor) -> Tensor:
+        z_distance = (distance - self.distance_mean) / self.distance_std
+        z_violation = (violation - self.violation_mean) / self.violation_std
+        return (1 - self.fusion) * z_distance + self.fusion * z_violation
+
+    def patch_z(self, patch: Tensor) -> Tensor:
+        return (patch - self.patch_mean) / self.patch_std
+
+    def image_score(self, scores: BatchScores) -> Tensor:
+        return torch.maximum(self.fused(scores.distance, scores.violation), self.patch_z(scores.patch).amax(dim=(1, 2)))
+
+    def anomaly_map(self, scores: BatchScores, size: tuple[int, int]) -> Tensor:
+        """[B, H, W] map at `size`: patch z-scores, lifted to at least the fused image score."""
+        patch = F.interpolate(self.patch_z(scores.patch)[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+        fused = self.fused(scores.distance, scores.violation).view(-1, 1, 1)
+        return torch.maximum(patch, fused)
+
+
+def patch_features(features: Tensor) -> Tensor:
+    """[B, C, h, w] head features → [B, h', w', C] descriptors for the nearest-neighbour map."""
+    pooled = F.avg_pool2d(features, PATCH_POOL) if min(features.shape[-2:]) >= 2 * PATCH_POOL else features
+    return F.normalize(pooled, dim=1).permute(0, 2, 3, 1)
+
+
+def nearest_distance(queries: Tensor, memory: Tensor, chunk: int = 4096) -> Tensor:
+    """Distance of each query row to its nearest memory row (chunked to bound memory use)."""
+    if memory.numel() == 0:
+        return torch.zeros(queries.shape[0], dtype=queries.dtype, device=queries.device)
+    out = [torch.cdist(part, memory).amin(dim=1) for part in queries.split(chunk)]
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def score_batch(detector: torch.nn.Module, images: Tensor) -> BatchScores:
+    """Raw scores of float images [B, 3, S, S] in [0, 1] (the detector in eval mode)."""
+    detector.eval()
+    out = detector.model(images)
+    logic = detector.rules(out.grounding)
+    distance = (out.grounding.embedding - detector.center).pow(2).sum(dim=1).sqrt()
+    descriptors = patch_features(out.head.features)
+    batch, height, width, channels = descriptors.shape
+    patch = nearest_distance(descriptors.reshape(-1, channels), detector.memory).view(batch, height, width)
+    return BatchScores(distance, 1 - logic.s_logic, patch, logic, out.grounding)
+
+
+@torch.no_grad()
+def build_memory(detector: torch.nn.Module, images: Tensor, batch_size: int, seed: int) -> Tensor:
+    """A random subsample (≤ MEMORY_SIZE) of normal patch descriptors."""
+    detector.eval()
+    parts = []
+    for start in range(0, images.shape[0], batch_size):
+        out = detector.model(images[start:start + batch_size].float() / 255)
+        parts.append(patch_features(out.head.features).reshape(-1, out.head.features.shape[1]))
+    bank = torch.cat(parts)
+    if bank.shape[0] > MEMORY_SIZE:
+        pick = torch.randperm(bank.shape[0], generator=torch.Generator().manual_seed(seed))[:MEMORY_SIZE]
+        bank = bank[pick]
+    return bank
+
+
+def _std(values: Tensor) -> float:
+    mean = float(values.mean()) if values.numel() else 0.0
+    std = float(values.std()) if values.numel() > 1 else 0.0
+    return max(std, STD_FLOOR * max(1.0, abs(mean)))

@@ -1,0 +1,69 @@
+"""Soft instances from a class mask and a centre heatmap (CenterNet-style).
+
+Peaks of the heatmap (3×3 non-maximum suppression, top K) become instance slots. The
+choice of peaks is discrete, but everything measured from them is differentiable: a
+slot's presence is the heatmap value at its peak, and its mask is the class mask shared
+among the peaks by a soft nearest-peak assignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass
+class SoftInstances:
+    masks: Tensor  # [B, K, h, w]
+    presence: Tensor  # [B, K]
+    centers: Tensor  # [B, K, 2] (x, y) in [0, 1]
+
+
+PRESENCE_AT = 0.3
+"""Peak height at which a slot counts as half present (CenterNet detects at about this score)."""
+PRESENCE_SHARPNESS = 0.06
+
+
+def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: float = 0.15,
+                      spread: float = 0.08) -> SoftInstances:
+    """Instances of one object for a batch.
+
+    mask_prob, center_prob: [B, h, w] in [0, 1]. `min_peak` drops weak peaks (their presence
+    is zeroed, so K spurious bumps cannot add up to a phantom instance); `spread` is the
+    width, in image fractions, of the soft assignment of pixels to peaks. A peak's height is
+    a detection score, not a probability (an object whose exact centre pixel is uncertain
+    peaks well below 1), so presence is the height passed through a soft threshold at
+    PRESENCE_AT: the soft count then counts detections.
+    """
+    batch, height, width = center_prob.shape
+    k = min(k, height * width)
+    pooled = F.max_pool2d(center_prob.unsqueeze(1), 3, stride=1, padding=1).squeeze(1)
+    peaks = torch.where(center_prob >= pooled, center_prob, torch.zeros_like(center_prob))
+    values, index = peaks.flatten(1).topk(k, dim=1)
+    heights = center_prob.flatten(1).gather(1, index)
+    presence = torch.sigmoid((heights - PRESENCE_AT) / PRESENCE_SHARPNESS) * (values.detach() >= min_peak).to(center_prob.dtype)
+    ys = (index // width).to(center_prob.dtype)
+    xs = (index % width).to(center_prob.dtype)
+    centers = torch.stack([(xs + 0.5) / width, (ys + 0.5) / height], dim=-1)
+    grid_y = (torch.arange(height, device=center_prob.device, dtype=center_prob.dtype) + 0.5) / height
+    grid_x = (torch.arange(width, device=center_prob.device, dtype=center_prob.dtype) + 0.5) / width
+    dist2 = (grid_x.view(1, 1, 1, width) - centers[..., 0].view(batch, k, 1, 1)) ** 2 \
+        + (grid_y.view(1, 1, height, 1) - centers[..., 1].view(batch, k, 1, 1)) ** 2
+    logits = -dist2 / (2 * spread**2) + torch.log(presence.detach() + 1e-6).view(batch, k, 1, 1)
+    assignment = torch.softmax(logits, dim=1)
+    masks = mask_prob.unsqueeze(1) * assignment * (presence.detach() > 0).to(mask_prob.dtype).view(batch, k, 1, 1)
+    return SoftInstances(masks, presence, centers)
+
+
+def instance_attributes(instance_masks: Tensor, attribute_prob: Tensor) -> Tensor:
+    """Per-instance distribution over values: mask-weighted mean of per-pixel probabilities.
+
+    instance_masks [B, K, h, w], attribute_prob [B, V, h, w] (softmax over V) → [B, K, V].
+    """
+    weights = instance_masks / instance_masks.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
+    dist = torch.einsum("bkhw,bvhw->bkv", weights, attribute_prob)
+    # An empty slot has no pixels to average: give it the uniform distribution.
+    return dist + (1 - dist.sum(dim=-1, keepdim=True)).clamp_min(0) / attribute_prob.shape[1]

@@ -1,0 +1,49 @@
+"""The grounding model: backbone → grounding head → soft instances → the Grounding contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from dire_dsl.lang import ir
+from dire_dsl.logic.grounding import Grounding, ObjectGrounding
+from dire_dsl.vision.backbones.base import Backbone
+from dire_dsl.vision.heads import GroundingHead, HeadLayout, HeadOutput
+from dire_dsl.vision.instances import extract_instances, instance_attributes
+
+
+@dataclass
+class ModelOutput:
+    grounding: Grounding
+    head: HeadOutput
+
+
+class GroundingModel(nn.Module):
+    """Finds the rules file's objects in images and hands the logic layer a Grounding."""
+
+    def __init__(self, program: ir.CheckedProgram, backbone: Backbone, slots: int = 20, embed_dim: int = 64) -> None:
+        super().__init__()
+        self.layout = HeadLayout.from_program(program)
+        self.backbone = backbone
+        self.head = GroundingHead(backbone.channels, self.layout, embed_dim=embed_dim)
+        self.slots = slots
+
+    def forward(self, images: Tensor) -> ModelOutput:
+        head = self.head(self.backbone.forward_features(images).maps)
+        return ModelOutput(self.ground(head), head)
+
+    def ground(self, head: HeadOutput) -> Grounding:
+        """Turn raw head logits into the contract: masks, instances, presence, attributes."""
+        mask_prob = torch.sigmoid(head.mask_logits)
+        center_prob = torch.sigmoid(head.center_logits)
+        objects: dict[str, ObjectGrounding] = {}
+        for index, name in enumerate(self.layout.objects):
+            found = extract_instances(mask_prob[:, index], center_prob[:, index], self.slots)
+            attributes = {
+                attr: instance_attributes(found.masks, torch.softmax(head.attribute_logits[(obj, attr)], dim=1))
+                for obj, attr, _ in self.layout.attributes if obj == name
+            }
+            objects[name] = ObjectGrounding(mask_prob[:, index], found.masks, found.presence, attributes)
+        return Grounding(objects, head.embedding)

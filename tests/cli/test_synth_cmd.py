@@ -1,0 +1,68 @@
+"""`dire synth`: writes the data set, exit codes, spec errors with file and field, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ["--size", "48", "--n-train", "2", "--n-val", "1", "--n-test", "6", "--workers", "1", "--quiet"]
+
+
+def test_builtin_category(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli_app, ["synth", "screw_bag", "--out", str(tmp_path), "--seed", "2", *SMALL])
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "screw_bag"
+    assert len(list((root / "train" / "good").glob("*.png"))) == 2
+    assert len(list((root / "test").rglob("*.png"))) == 6
+    assert json.loads((root / "synloco.json").read_text())["seed"] == 2
+    assert "wrote" in result.output
+
+
+def test_spec_file_of_a_new_product(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    spec = ROOT / "examples" / "specs" / "pill_blister.toml"
+    result = runner.invoke(cli_app, ["synth", str(spec), "--out", str(tmp_path), *SMALL])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pill_blister" / "defects_config.json").is_file()
+
+
+def test_invalid_spec_exits_one_with_file_and_field(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('category = "gizmo"\n[[objects]]\nid = "knob"\nshape = "hexagon"\nsize = "big"\n')
+    result = runner.invoke(cli_app, ["synth", str(bad), "--out", str(tmp_path / "out"), *SMALL])
+    assert result.exit_code == 1
+    assert str(bad) in result.output
+    assert "objects[0](knob).size" in result.output and "objects[0](knob).shape" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_category_exits_one(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli_app, ["synth", "teapots", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "teapots" in result.output and "pushpins" in result.output
+
+
+def test_foreign_output_folder_exits_one(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "pushpins").mkdir()
+    (tmp_path / "pushpins" / "notes.txt").write_text("mine")
+    result = runner.invoke(cli_app, ["synth", "pushpins", "--out", str(tmp_path), *SMALL])
+    assert result.exit_code == 1
+    assert "not written by `dire synth`" in result.output
+
+
+def test_usage_errors_exit_two(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(cli_app, ["synth", "pushpins"]).exit_code == 2  # --out missing
+    assert runner.invoke(cli_app, ["synth", "pushpins", "--out", str(tmp_path), "--size", "4"]).exit_code == 2
+
+
+def test_recipe_that_changes_nothing_exits_one(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    spec = tmp_path / "ghost.toml"
+    spec.write_text('category = "ghost"\n[[objects]]\nid = "speck"\nsize = 0.0005\n'
+                    '[[anomalies]]\nname = "gone"\ntype = "logical"\nsteps = [{ op = "remove", object = "speck" }]\n')
+    result = runner.invoke(cli_app, ["synth", str(spec), "--out", str(tmp_path / "out"), *SMALL])
+    assert result.exit_code == 1, result.output
+    assert "anomalies[0](gone)" in result.output and "no visible change" in result.output

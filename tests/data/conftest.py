@@ -1,0 +1,27 @@
+"""Shared fixtures of the data tests: small generated trees (tiny images, few of them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dire_dsl.data.synth import synthesize
+
+ROOT = Path(__file__).resolve().parents[2]
+CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")
+EXAMPLE_SPECS = sorted((ROOT / "examples" / "specs").glob("*.toml"))
+
+
+@pytest.fixture(scope="session")
+def pushpins_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small pushpins data set (64 px): 4 train, 3 validation, 16 test images."""
+    out = tmp_path_factory.mktemp("synloco")
+    return synthesize("pushpins", out, seed=3, size=64, n_train=4, n_val=3, n_test=16, workers=1)
+
+
+@pytest.fixture(scope="session")
+def juice_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small juice_bottle data set (80 px) with every recipe used at least once."""
+    out = tmp_path_factory.mktemp("synloco")
+    return synthesize("juice_bottle", out, seed=5, size=80, n_train=3, n_val=2, n_test=40, workers=2)

@@ -1,0 +1,152 @@
+"""The generated tree has MVTec LOCO's layout, is byte-reproducible, and reads back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dire_dsl.data.errors import OutputError
+from dire_dsl.data.loco import MVTecLOCO
+from dire_dsl.data.spec import load_spec
+from dire_dsl.data.synth import plan, synthesize
+from tests.data.conftest import EXAMPLE_SPECS
+
+# The real data set's layout (MVTec LOCO AD): these folders and nothing else for images.
+LOCO_FOLDERS = {"train/good", "validation/good", "test/good", "test/logical_anomalies", "test/structural_anomalies",
+                "ground_truth/logical_anomalies", "ground_truth/structural_anomalies"}
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+CONFIG_SCHEMA = {"defect_name": str, "pixel_value": int, "saturation_threshold": float, "relative_saturation": bool}
+
+
+def hashes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_layout_matches_mvtec_loco(pushpins_tree: Path) -> None:
+    root = pushpins_tree
+    assert root.name == "pushpins"
+    folders = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir()}
+    image_folders = {f for f in folders if f.count("/") == 1 and f.split("/")[0] in ("train", "validation", "test",
+                                                                                      "ground_truth")}
+    assert image_folders == LOCO_FOLDERS
+    for folder in ("train/good", "validation/good", "test/good", "test/logical_anomalies",
+                   "test/structural_anomalies"):
+        names = sorted(p.name for p in (root / folder).iterdir())
+        assert names == [f"{i:03d}.png" for i in range(len(names))]
+    for kind in ("logical_anomalies", "structural_anomalies"):
+        images = sorted(p.stem for p in (root / "test" / kind).glob("*.png"))
+        gts = sorted(p.name for p in (root / "ground_truth" / kind).iterdir())
+        assert images == gts and images
+        for stem in gts:
+            masks = sorted(p.name for p in (root / "ground_truth" / kind / stem).iterdir())
+            assert masks == [f"{i:03d}.png" for i in range(len(masks))] and masks
+    top = {p.name for p in root.iterdir()}
+    assert {"train", "validation", "test", "ground_truth", "defects_config.json"} <= top
+
+
+def test_defects_config_schema_and_mask_values(pushpins_tree: Path) -> None:
+    config = json.loads((pushpins_tree / "defects_config.json").read_text())
+    spec = load_spec("pushpins")
+    assert [c["defect_name"] for c in config] == [a.name for a in spec.anomalies]
+    for entry in config:
+        assert set(entry) == set(CONFIG_SCHEMA)
+        for key, typ in CONFIG_SCHEMA.items():
+            assert isinstance(entry[key], typ)
+        assert 0 < entry["pixel_value"] <= 255
+        if entry["relative_saturation"]:
+            assert 0 < entry["saturation_threshold"] <= 1
+    values = {c["defect_name"]: c["pixel_value"] for c in config}
+    assert len(set(values.values())) == len(values)
+    by_missing = {c["defect_name"]: c for c in config}
+    assert by_missing["missing_pushpin"]["relative_saturation"] is False  # about one pin's area, in pixels
+    records = [json.loads(line) for line in (pushpins_tree / "records" / "test.jsonl").read_text().splitlines()]
+    for rec in records:
+        if rec["anomaly_type"] == "good":
+            assert rec["defect"] is None
+            continue
+        for mask_path in rec["masks"]:
+            with Image.open(pushpins_tree / mask_path) as im:
+                assert im.mode == "L"
+                arr = np.asarray(im)
+            assert set(np.unique(arr)) == {0, values[rec["defect"]]}
+
+
+def test_coco_annotations_and_records(pushpins_tree: Path) -> None:
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(pushpins_tree / "annotations" / "train.json"))
+    names = {c["name"] for c in coco.loadCats(coco.getCatIds())}
+    assert names == {"pushpin", "separator"}
+    records = {json.loads(line)["image"]: json.loads(line)
+               for line in (pushpins_tree / "records" / "train.jsonl").read_text().splitlines()}
+    for image_id in coco.getImgIds():
+        info = coco.loadImgs(image_id)[0]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=image_id))
+        counts = {}
+        for a in anns:
+            name = coco.loadCats(a["category_id"])[0]["name"]
+            counts[name] = counts.get(name, 0) + 1
+            assert coco.annToMask(a).sum() == a["area"] > 0
+            assert isinstance(a["attributes"], dict)
+        assert counts == records[info["file_name"]]["counts"] == {"pushpin": 15, "separator": 22}
+    tests = (pushpins_tree / "records" / "test.jsonl").read_text().splitlines()
+    assert len(tests) == 16 and all("counts" in json.loads(t) for t in tests)
+
+
+def test_loads_through_the_loader(pushpins_tree: Path) -> None:
+    ds = MVTecLOCO(pushpins_tree.parent, "pushpins", "test", image_size=32)
+    assert len(ds) == 16
+    kinds = {ds[i]["anomaly_type"] for i in range(len(ds))}
+    assert kinds == {"good", "logical_anomalies", "structural_anomalies"}
+    for i in range(len(ds)):
+        item = ds[i]
+        assert item["image"].shape == (3, 32, 32)
+        if item["label"]:
+            assert item["masks"].shape[0] >= 1 and item["masks"].any()
+            assert item["defect_type"] == item["record"]["defect"] == item["mask_defects"][0]
+    train = MVTecLOCO(pushpins_tree.parent, "pushpins", "train")
+    assert len(train[0]["annotations"]) == 37
+
+
+def test_plan_covers_every_recipe() -> None:
+    spec = load_spec("juice_bottle")
+    tasks = plan(spec, 2, 1, 40)
+    used = {spec.anomalies[t.recipe].name for t in tasks if t.recipe is not None}
+    assert used == {a.name for a in spec.anomalies}
+    assert [t.split for t in tasks].count("test") == 40
+
+
+def test_same_seed_same_bytes_any_worker_count(tmp_path: Path) -> None:
+    a = synthesize("splicing_connectors", tmp_path / "a", seed=9, size=64, n_train=3, n_val=2, n_test=10, workers=1)
+    b = synthesize("splicing_connectors", tmp_path / "b", seed=9, size=64, n_train=3, n_val=2, n_test=10, workers=2)
+    c = synthesize("splicing_connectors", tmp_path / "c", seed=10, size=64, n_train=3, n_val=2, n_test=10, workers=2)
+    ha, hb, hc = hashes(a), hashes(b), hashes(c)
+    assert ha == hb
+    assert ha.keys() == hc.keys() and ha != hc
+    again = synthesize("splicing_connectors", tmp_path / "a", seed=9, size=64, n_train=3, n_val=2, n_test=10,
+                       workers=2)  # rerun over its own output: stale files are replaced
+    assert hashes(again) == ha
+
+
+def test_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    (tmp_path / "pushpins").mkdir()
+    (tmp_path / "pushpins" / "precious.txt").write_text("keep me")
+    with pytest.raises(OutputError, match="not written by `dire synth`"):
+        synthesize("pushpins", tmp_path, size=32, n_train=1, n_val=0, n_test=0)
+    assert (tmp_path / "pushpins" / "precious.txt").exists()
+
+
+@pytest.mark.parametrize("path", EXAMPLE_SPECS, ids=lambda p: p.stem)
+def test_example_product_generates(path: Path, tmp_path: Path) -> None:
+    root = synthesize(path, tmp_path, seed=0, size=72, n_train=3, n_val=1, n_test=12, workers=1)
+    ds = MVTecLOCO(tmp_path, root.name, "test")
+    assert len(ds) == 12 and sum(ds.labels) > 0
+    assert re.match(r"^[a-z_]+$", root.name)
