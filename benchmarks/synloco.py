@@ -1,0 +1,235 @@
+"""The SynLOCO benchmark: the rules model against every no-rules method, side by side.
+
+    python benchmarks/synloco.py --markdown bench.md                 # full: five categories, LOCO sizes
+    python benchmarks/synloco.py --quick --markdown bench-quick.md   # minutes: small data, 2 epochs
+
+Per category (data generated under --data unless a matching tree is there):
+- **rules**: the built-in rules file, trained with `dire_dsl.train.api.train`;
+- **no rules**: the same model, data and budget with `use_rules=False` (no rule losses, no
+  logic-gated push, rules not fused into the score);
+- **PatchCore**: `dire_dsl.eval.baselines.PatchCore` on the *trained no-rules model's*
+  backbone (same architecture, data and training budget; no ImageNet weights exist offline),
+  memory bank from the training normals at the same input size, 10% greedy coreset;
+- **colour histogram**: `dire_dsl.data.baseline.color_histogram` + 1-NN (the trivial baseline).
+
+Every method sees the same images. The table gives image AUROC (good vs logical, good vs
+structural; scores as `dire eval` computes them for the two trained models), d' of each
+anomaly kind, training minutes (PatchCore: the no-rules training plus the memory bank),
+inference images/s (decoding excluded), the logic layer's share of inference time, and, for
+the rules model, how often the most violated rule of a logical anomaly is about the object
+its recipe changed (`dire_dsl.eval.pointing`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dire_dsl.atomic import atomic_write_text
+from dire_dsl.data.loco import GOOD, LOGICAL, STRUCTURAL, MVTecLOCO
+from dire_dsl.data.synth import synthesize
+from dire_dsl.eval.baselines import HistogramKNN, PatchCore
+from dire_dsl.eval.demo import builtin_rules
+from dire_dsl.eval.evaluate import evaluate
+from dire_dsl.eval.metrics import loco_image_auroc
+from dire_dsl.eval.pointing import defect_objects, pointing
+from dire_dsl.eval.separation import separation
+from dire_dsl.train.api import train
+from dire_dsl.train.dataset import load_split
+
+CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")
+FULL = {"n_train": 350, "n_val": 60, "n_test": 300, "size": 256}
+QUICK = {"n_train": 48, "n_val": 16, "n_test": 60, "size": 128}
+
+
+@dataclass
+class Row:
+    category: str
+    method: str
+    logical: float | None
+    structural: float | None
+    d_logical: float | None
+    d_structural: float | None
+    train_minutes: float
+    images_per_second: float
+    logic_share: float | None = None
+    pointing: float | None = None
+
+
+def ensure_data(root: Path, category: str, sizes: dict[str, int], seed: int, regenerate: bool) -> Path:
+    """A SynLOCO tree with exactly these sizes under root/category (reused when it matches)."""
+    marker = root / category / "synloco.json"
+    if marker.is_file() and not regenerate:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        want = {"train": sizes["n_train"], "validation": sizes["n_val"], "test": sizes["n_test"]}
+        if info.get("counts") == want and info.get("size") == sizes["size"] and info.get("seed") == seed:
+            return root
+    synthesize(category, root, seed=seed, check=False, **sizes)
+    return root
+
+
+def _kinds(scores: np.ndarray, splits: list[str]) -> tuple[float | None, float | None, float | None, float | None]:
+    auroc = loco_image_auroc(scores, splits)
+    labels = np.array(splits)
+    good = scores[labels == GOOD]
+
+    def d(kind: str) -> float | None:
+        bad = scores[labels == kind]
+        return separation(good, bad).d_prime if bad.size else None
+
+    return auroc.logical, auroc.structural, d(LOGICAL), d(STRUCTURAL)
+
+
+def _test_set(root: Path, category: str, size: int) -> tuple[torch.Tensor, list[str], list[str]]:
+    data = MVTecLOCO(root, category, "test", image_size=(size, size), load_masks=False)
+    items = [data[i] for i in range(len(data))]
+    images = torch.from_numpy(np.stack([item["image_uint8"] for item in items])).permute(0, 3, 1, 2).contiguous()
+    return images, [item["anomaly_type"] for item in items], [item["path"] for item in items]
+
+
+def run_category(category: str, root: Path, out: Path, overrides: dict, log) -> list[Row]:  # noqa: ANN001
+    rules = builtin_rules(category)
+    rows: list[Row] = []
+    trained = {}
+    for method, extra in (("rules", {}), ("no rules", {"use_rules": False})):
+        log(f"{category}: training {method}")
+        start = time.perf_counter()
+        run = train(rules, root, out / category / method.replace(" ", "_"), overrides={**overrides, **extra},
+                    force=True)
+        minutes = (time.perf_counter() - start) / 60
+        report = evaluate(run, root, category, spro=False)
+        changed = defect_objects(root / category) if method == "rules" else None
+        point = pointing(report, run.program, changed).rate if changed else None
+        sep_l, sep_s = report.separation.logical, report.separation.structural
+        rows.append(Row(category, method, report.auroc.logical, report.auroc.structural,
+                        sep_l.d_prime if sep_l else None, sep_s.d_prime if sep_s else None, minutes,
+                        report.timing.images_per_second, report.timing.logic_share, point))
+        trained[method] = (run, minutes)
+        log(f"{category}: {method}: logical {report.auroc.logical}, structural {report.auroc.structural}")
+
+    plain, plain_minutes = trained["no rules"]
+    size = plain.config.image_size
+    log(f"{category}: PatchCore on the no-rules backbone")
+    _, normals = load_split(root, category, "train", size)
+    normals_t = torch.from_numpy(np.stack(normals)).permute(0, 3, 1, 2).contiguous()
+    start = time.perf_counter()
+    core = PatchCore(plain.detector.model.backbone, seed=plain.config.seed).fit(normals_t)
+    fit_minutes = (time.perf_counter() - start) / 60
+    images, splits, paths = _test_set(root, category, size)
+    start = time.perf_counter()
+    scores, _ = core.score(images)
+    seconds = time.perf_counter() - start
+    rows.append(Row(category, "PatchCore (same backbone)", *_kinds(scores, splits), plain_minutes + fit_minutes,
+                    len(splits) / seconds))
+
+    log(f"{category}: colour histogram")
+    train_paths = sorted((root / category / "train" / "good").glob("*.png"))
+    start = time.perf_counter()
+    histogram = HistogramKNN().fit(train_paths)
+    fit_minutes = (time.perf_counter() - start) / 60
+    start = time.perf_counter()
+    scores = histogram.score(paths)
+    seconds = time.perf_counter() - start
+    rows.append(Row(category, "colour histogram", *_kinds(scores, splits), fit_minutes, len(splits) / seconds))
+    return rows
+
+
+def _fmt(value: float | None, digits: int = 3, percent: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1%}" if percent else f"{value:.{digits}f}"
+
+
+def table(rows: list[Row]) -> list[list[str]]:
+    header = ["category", "method", "AUROC logical", "AUROC structural", "d' logical", "d' structural",
+              "train min", "images/s", "logic share", "points right"]
+    body = [[r.category, r.method, _fmt(r.logical), _fmt(r.structural), _fmt(r.d_logical, 2),
+             _fmt(r.d_structural, 2), _fmt(r.train_minutes, 1), _fmt(r.images_per_second, 1),
+             _fmt(r.logic_share, percent=True), _fmt(r.pointing, percent=True)] for r in rows]
+    methods = list(dict.fromkeys(r.method for r in rows))
+    if len({r.category for r in rows}) > 1:
+        for method in methods:
+            mine = [r for r in rows if r.method == method]
+
+            def mean(name: str) -> float | None:
+                values = [getattr(r, name) for r in mine if getattr(r, name) is not None]
+                return float(np.mean(values)) if values else None
+
+            body.append(["**mean**", method, _fmt(mean("logical")), _fmt(mean("structural")),
+                         _fmt(mean("d_logical"), 2), _fmt(mean("d_structural"), 2), _fmt(mean("train_minutes"), 1),
+                         _fmt(mean("images_per_second"), 1), _fmt(mean("logic_share"), percent=True),
+                         _fmt(mean("pointing"), percent=True)])
+    return [header, *body]
+
+
+def markdown(rows: list[Row], settings: dict) -> str:
+    header, *body = table(rows)
+    lines = [f"SynLOCO benchmark, {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, "
+             f"{platform.machine()} {platform.processor() or ''} ({os.cpu_count()} CPUs, torch "
+             f"{torch.__version__}, {torch.get_num_threads()} threads), python {sys.version.split()[0]}.",
+             "", f"Settings: {json.dumps(settings)}", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("categories", nargs="*", default=list(CATEGORIES))
+    parser.add_argument("--data", type=Path, default=Path("bench-data"), help="SynLOCO root (generated if missing)")
+    parser.add_argument("--out", type=Path, default=Path("bench-runs"), help="folder for the trained runs")
+    parser.add_argument("--quick", action="store_true", help=f"small data {QUICK} and 2 epochs at 96 px")
+    for key in ("n_train", "n_val", "n_test", "size"):
+        parser.add_argument(f"--{key.replace('_', '-')}", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None, help="override every rules file's epochs")
+    parser.add_argument("--image-size", type=int, default=None, help="override every rules file's image_size")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--regenerate", action="store_true", help="generate the data even if a matching tree exists")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the table as Markdown here")
+    parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.categories) - set(CATEGORIES))
+    if unknown:
+        parser.error(f"unknown categories {unknown}; choose from {', '.join(CATEGORIES)}")
+    sizes = dict(QUICK if args.quick else FULL)
+    sizes.update({k: getattr(args, k) for k in sizes if getattr(args, k) is not None})
+    overrides = {"seed": args.seed}
+    if args.quick:
+        overrides.update(epochs=2, image_size=96)
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    if args.image_size is not None:
+        overrides["image_size"] = args.image_size
+
+    def log(text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+    rows: list[Row] = []
+    for category in args.categories:
+        log(f"{category}: data {sizes}")
+        ensure_data(args.data, category, sizes, args.seed, args.regenerate)
+        rows.extend(run_category(category, args.data, args.out, overrides, log))
+    header, *body = table(rows)
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    for row in [header, *body]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+    settings = {"data": sizes, "overrides": overrides, "categories": args.categories}
+    if args.markdown is not None:
+        atomic_write_text(args.markdown, markdown(rows, settings))
+    if args.json is not None:
+        atomic_write_text(args.json, json.dumps({"settings": settings, "rows": [asdict(r) for r in rows]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""`dire explain RUN IMAGE...`: why each image got its score, rule by rule, with overlays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dire_dsl.cli.app import app
+from dire_dsl.cli.exit_codes import ExitCode
+from dire_dsl.cli.output import OutputFormat
+
+
+@app.command("explain")
+def explain_command(
+    run: Annotated[Path, typer.Argument(help="A run folder written by `dire train`.")],
+    images: Annotated[list[Path], typer.Argument(help="Image files to explain.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write an overlay PNG per image into this folder.")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="text (default) or json.")] = OutputFormat.text,
+    violated_only: Annotated[bool, typer.Option("--violated-only", help="Text: list only the violated rules.")] = False,
+) -> None:
+    """Score each image and list every rule's truth, its measurements and source line, violated first."""
+    from dire_dsl.cli.eval_errors import user_errors
+    from dire_dsl.eval.explain import explain, render_json, render_text
+
+    with user_errors("the run's rules"):
+        explanations = explain(run, images, out_dir=out)
+    if output_format is OutputFormat.json:
+        typer.echo(render_json(explanations), nl=False)
+    else:
+        typer.echo(render_text(explanations, all_rules=not violated_only), nl=False)
+    raise typer.Exit(ExitCode.OK)

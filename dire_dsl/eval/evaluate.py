@@ -1,0 +1,368 @@
+"""`evaluate()`: a trained run on a category's test split → every number `dire eval` reports.
+
+    from dire_dsl.eval.evaluate import evaluate
+    report = evaluate("runs/pushpins", "data/synloco", maps_dir="maps")
+    report.write_json("pushpins.json")
+
+What is measured, and how (docs/evaluation.md has the long form):
+
+- **score** of an image = the max of its full-resolution anomaly map, exactly what MVTec's
+  official script reads from the TIFF (the run's rule violations are already folded into
+  the map). AUROC (good vs logical, good vs structural, mean), separation (d', gap,
+  warnings) and the verdicts all use this score.
+- **verdict** = score > the run's threshold, calibrated on validation normals at training
+  time (never on test images); precision, recall and F1 at it.
+- **AU-sPRO** at FPR limits 0.01, 0.05, 0.1, 0.3 and 1.0, computed for speed on maps and
+  masks scaled so the longer side is `spro_side` pixels (default 256; masks nearest-neighbour,
+  absolute saturation areas scaled by the pixel-count ratio). Regions that vanish at that
+  size are dropped and counted in a warning. For the official full-resolution number, write
+  the TIFF maps (`maps_dir`) and run MVTec's script on them.
+- **per-rule stats**: violation rate (truth < 0.5) on good test images, per anomaly kind and
+  per defect type; pruned rules are listed, not measured.
+- **timing**: images per second of inference (network, rules, nearest-neighbour search, map
+  at full resolution; image decoding excluded) and the logic layer's share of that time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from pydantic import BaseModel, ConfigDict
+
+from dire_dsl.atomic import atomic_write_text
+from dire_dsl.data.loco import GOOD, LOGICAL, STRUCTURAL, MVTecLOCO
+from dire_dsl.eval.evidence import VIOLATED, rule_objects
+from dire_dsl.eval.inference import Scorer, open_run, select
+from dire_dsl.eval.metrics import loco_image_auroc
+from dire_dsl.eval.rule_stats import rule_violation_stats
+from dire_dsl.eval.separation import separation
+from dire_dsl.eval.spro import FPR_LIMITS, DefectConfig, DefectRegion, au_spro
+from dire_dsl.eval.threshold import classify_at
+from dire_dsl.eval.tiff_maps import write_anomaly_map
+from dire_dsl.lang.diagnostics import DireError
+from dire_dsl.train.api import TrainedRun
+
+SPRO_SIDE = 256
+"""Longer side, in pixels, of the maps and masks AU-sPRO is computed on."""
+
+
+class EvalError(DireError):
+    """A test set that cannot be evaluated as asked (no good images, no anomalies, ...)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+
+class AurocBlock(_Model):
+    logical: float | None
+    structural: float | None
+    mean: float | None
+
+
+class SeparationBlock(_Model):
+    d_prime: float
+    gap: float
+    relative_gap: float
+    mean_normal: float
+    std_normal: float
+    mean_anomaly: float
+    n_normal: int
+    n_anomaly: int
+    warnings: list[str]
+
+
+class SeparationReport(_Model):
+    logical: SeparationBlock | None
+    structural: SeparationBlock | None
+
+
+class ClassificationBlock(_Model):
+    threshold: float
+    true_positives: int
+    false_positives: int
+    true_negatives: int
+    false_negatives: int
+    precision: float
+    recall: float
+    f1: float
+
+
+class RuleRow(_Model):
+    rule: str
+    line: int
+    hard: bool
+    objects: list[str]
+    normal_rate: float
+    anomaly_rates: dict[str, float]
+    defect_rates: dict[str, float]
+
+
+class PrunedRule(_Model):
+    rule: str
+    gate: float
+    reason: str
+
+
+class RuleBlock(_Model):
+    rules: list[RuleRow]
+    counts: dict[str, int]
+    defect_counts: dict[str, int]
+    pruned: list[PrunedRule]
+
+
+class Timing(_Model):
+    images: int
+    inference_seconds: float
+    images_per_second: float
+    logic_seconds: float
+    logic_share: float
+    wall_seconds: float
+    threads: int
+    device: str
+
+
+class ImageRecord(_Model):
+    key: str
+    path: str
+    split: str
+    image_id: str
+    defect_type: str | None
+    score: float
+    anomalous: bool
+    truth: dict[str, float]
+
+    @property
+    def verdict(self) -> str:
+        return "anomalous" if self.anomalous else "normal"
+
+    @property
+    def label(self) -> bool:
+        return self.split != GOOD
+
+
+class EvalReport(_Model):
+    """Everything `dire eval` writes as JSON (field names are the stable interface)."""
+
+    category: str
+    run: str
+    data_root: str
+    use_rules: bool
+    backbone: str
+    image_size: int
+    n_images: dict[str, int]
+    auroc: AurocBlock
+    au_spro: dict[str, float | None]
+    au_spro_side: int
+    au_spro_regions: int
+    separation: SeparationReport
+    threshold: float
+    classification: ClassificationBlock
+    rules: RuleBlock
+    timing: Timing
+    images: list[ImageRecord]
+    warnings: list[str]
+    maps_dir: str | None = None
+
+    def write_json(self, path: str | Path) -> None:
+        """Write the report as JSON, atomically (inf/nan as the strings "Infinity"/"NaN")."""
+        atomic_write_text(path, self.model_dump_json(indent=2) + "\n")
+
+    @classmethod
+    def read_json(cls, path: str | Path) -> EvalReport:
+        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+    def summary(self) -> list[tuple[str, str]]:
+        """(metric, value) rows for a short table (the CLI, the demo and the report show these)."""
+        def number(value: float | None, digits: int = 3) -> str:
+            return "n/a" if value is None else f"{value:.{digits}f}"
+
+        def dprime(block: SeparationBlock | None) -> str:
+            return "n/a" if block is None else f"{block.d_prime:.2f}"
+
+        c = self.classification
+        return [
+            ("image AUROC logical", number(self.auroc.logical)),
+            ("image AUROC structural", number(self.auroc.structural)),
+            ("image AUROC mean", number(self.auroc.mean)),
+            ("AU-sPRO @0.05", number(self.au_spro.get("0.05"))),
+            ("d' logical", dprime(self.separation.logical)),
+            ("d' structural", dprime(self.separation.structural)),
+            ("threshold (validation normals)", f"{self.threshold:.3f}"),
+            ("precision / recall / F1", f"{c.precision:.3f} / {c.recall:.3f} / {c.f1:.3f}"),
+            ("inference images/s", f"{self.timing.images_per_second:.1f}"),
+            ("logic-layer share", f"{self.timing.logic_share:.1%}"),
+        ]
+
+
+def _separation(good: np.ndarray, bad: np.ndarray) -> SeparationBlock | None:
+    if good.size == 0 or bad.size == 0:
+        return None
+    result = separation(good, bad)
+    return SeparationBlock(d_prime=result.d_prime, gap=result.gap, relative_gap=result.relative_gap,
+                           mean_normal=result.mean_normal, std_normal=result.std_normal,
+                           mean_anomaly=result.mean_anomaly, n_normal=result.n_normal, n_anomaly=result.n_anomaly,
+                           warnings=list(result.warnings))
+
+
+def _reduced(size: tuple[int, int], side: int) -> tuple[int, int]:
+    height, width = size
+    scale = min(1.0, side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+class _SproRegions:
+    """Defect regions of one image at the reduced sPRO size (one per ground-truth channel)."""
+
+    def __init__(self, dataset: MVTecLOCO) -> None:
+        self.by_name = dataset.defect_by_name()
+        self.dropped = 0
+
+    def __call__(self, item: Any, size: tuple[int, int]) -> list[DefectRegion]:
+        masks = item["masks"]
+        if masks.shape[0] == 0:
+            return []
+        native = masks.shape[1] * masks.shape[2]
+        ratio = size[0] * size[1] / native
+        out = []
+        for k in range(masks.shape[0]):
+            name = item["mask_defects"][k]
+            mask = masks[k].numpy()
+            if (size[0], size[1]) != mask.shape:
+                mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((size[1], size[0]),
+                                                                                     Image.NEAREST)) > 0
+            if name is None or not mask.any():
+                self.dropped += 1
+                continue
+            defect = self.by_name[name]
+            threshold = defect.saturation_threshold if defect.relative_saturation \
+                else max(defect.saturation_threshold * ratio, 1e-9)
+            out.append(DefectRegion(mask, DefectConfig(name, defect.pixel_value, threshold,
+                                                       defect.relative_saturation)))
+        return out
+
+
+def evaluate(run_path: str | Path | TrainedRun, data_root: str | Path, category: str | None = None,
+             maps_dir: str | Path | None = None, batch_size: int = 32, spro_side: int = SPRO_SIDE,
+             spro: bool = True, on_progress: Callable[[int, int], None] | None = None) -> EvalReport:
+    """Score every test image of `category` (default: the run's) under `data_root` and measure.
+
+    Raises RunDirError / RulesError for a bad run folder, LayoutError / DataError for a data
+    folder not in the MVTec LOCO layout, EvalError when the test split cannot give the metrics.
+    """
+    wall = time.perf_counter()
+    trained = open_run(run_path)
+    category = category or trained.config.category
+    dataset = MVTecLOCO(data_root, category, "test")
+    total = len(dataset)
+    scorer = Scorer(trained)
+    regions_of = _SproRegions(dataset)
+    live = [rule.name for rule in trained.program.rules if rule.name not in {p[0] for p in trained.calibration.pruned}]
+    records: list[ImageRecord] = []
+    spro_maps: list[np.ndarray] = []
+    spro_regions: list[list[DefectRegion]] = []
+    truths: dict[str, list[float]] = {name: [] for name in live}
+    threshold = float(trained.calibration.threshold)
+    for start in range(0, total, batch_size):
+        items = [dataset[i] for i in range(start, min(total, start + batch_size))]
+        for item in items:
+            item.pop("image", None)  # the float copy (4x the pixels' memory) is not needed here
+        pixels = [item["image_uint8"] for item in items]
+        scores = scorer.score(pixels)
+        maps = scorer.maps(scores, [p.shape[:2] for p in pixels])
+        logic = scores.logic
+        for offset, (item, anomaly_map) in enumerate(zip(items, maps)):
+            path = Path(item["path"])
+            split = item["anomaly_type"]
+            if maps_dir is not None:
+                write_anomaly_map(maps_dir, category, split, path.stem, anomaly_map)
+            if spro:
+                size = _reduced(anomaly_map.shape, spro_side)
+                small = trained.calibration.anomaly_map(select(scores, offset), size)[0].numpy()
+                spro_maps.append(small)
+                spro_regions.append(regions_of(item, size))
+            truth = {name: float(logic.truth[offset, logic.rules.index(name)]) for name in live}
+            for name, value in truth.items():
+                truths[name].append(value)
+            score = float(anomaly_map.max())
+            records.append(ImageRecord(
+                key=f"test/{split}/{path.name}", path=str(path.resolve()), split=split, image_id=path.stem,
+                defect_type=item.get("defect_type") if split != GOOD else None, score=score,
+                anomalous=score > threshold, truth={k: round(v, 6) for k, v in truth.items()}))
+        if on_progress is not None:
+            on_progress(len(records), total)
+    return _measure(trained, category, data_root, records, truths, spro_maps, spro_regions, regions_of.dropped,
+                    scorer, wall, spro_side, maps_dir, spro)
+
+
+def _measure(trained: TrainedRun, category: str, data_root: str | Path, records: list[ImageRecord],
+             truths: dict[str, list[float]], spro_maps: list[np.ndarray], spro_regions: list[list[DefectRegion]],
+             dropped: int, scorer: Scorer, wall: float, spro_side: int, maps_dir: str | Path | None,
+             spro: bool) -> EvalReport:
+    scores = np.array([r.score for r in records], dtype=np.float64)
+    splits = [r.split for r in records]
+    labels = np.array([s != GOOD for s in splits])
+    counts = {kind: splits.count(kind) for kind in (GOOD, LOGICAL, STRUCTURAL)}
+    if counts[GOOD] == 0:
+        raise EvalError(f"{data_root}/{category}/test/good holds no image; AUROC and the per-rule false-alarm "
+                        "rates need defect-free test images")
+    if counts[LOGICAL] + counts[STRUCTURAL] == 0:
+        raise EvalError(f"{data_root}/{category}/test has no logical or structural anomaly; nothing to detect")
+    auroc = loco_image_auroc(scores, splits)
+    good = scores[~labels]
+    sep = SeparationReport(logical=_separation(good, scores[np.array(splits) == LOGICAL]),
+                           structural=_separation(good, scores[np.array(splits) == STRUCTURAL]))
+    warnings = [f"{kind}: {w}" for kind, block in (("logical", sep.logical), ("structural", sep.structural))
+                if block is not None for w in block.warnings]
+    au: dict[str, float | None] = {str(limit): None for limit in FPR_LIMITS}
+    n_regions = sum(len(r) for r in spro_regions)
+    if spro and n_regions:
+        au = {str(limit): value for limit, value in au_spro(spro_maps, spro_regions).items()}
+    elif spro:
+        warnings.append("au-spro: no defect region with pixels in the test set; AU-sPRO not computed")
+    if dropped:
+        warnings.append(f"au-spro: {dropped} defect region(s) vanished at {spro_side} px and were left out; "
+                        "raise spro_side or use the TIFF maps with the official script")
+    classification = classify_at(trained.calibration.threshold, scores, labels)
+    rules = _rule_block(trained, records, truths)
+    clock = scorer.clock
+    timing = Timing(images=clock.images, inference_seconds=clock.inference_seconds,
+                    images_per_second=clock.images_per_second, logic_seconds=clock.logic_seconds,
+                    logic_share=clock.logic_share, wall_seconds=time.perf_counter() - wall,
+                    threads=torch.get_num_threads(), device=str(trained.detector.center.device))
+    return EvalReport(
+        category=category, run=str(trained.run.path), data_root=str(data_root), use_rules=trained.config.use_rules,
+        backbone=trained.config.backbone, image_size=trained.config.image_size, n_images=counts,
+        auroc=AurocBlock(logical=auroc.logical, structural=auroc.structural, mean=auroc.mean),
+        au_spro=au, au_spro_side=spro_side, au_spro_regions=n_regions, separation=sep,
+        threshold=float(trained.calibration.threshold),
+        classification=ClassificationBlock(**{k: getattr(classification, k) for k in ClassificationBlock.model_fields}),
+        rules=rules, timing=timing, images=records, warnings=warnings,
+        maps_dir=None if maps_dir is None else str(maps_dir))
+
+
+def _rule_block(trained: TrainedRun, records: list[ImageRecord], truths: dict[str, list[float]]) -> RuleBlock:
+    pruned = [PrunedRule(rule=name, gate=float(gate), reason=reason) for name, gate, reason in trained.calibration.pruned]
+    kinds = [r.split for r in records]
+    defects = [r.defect_type or r.split if r.split != GOOD else GOOD for r in records]
+    rows: list[RuleRow] = []
+    if truths:
+        by_kind = rule_violation_stats(truths, kinds, threshold=VIOLATED, pruned=[p.rule for p in pruned])
+        by_defect = rule_violation_stats(truths, defects, threshold=VIOLATED)
+        defs = {rule.name: rule for rule in trained.program.rules}
+        for stats, detail in zip(by_kind.rules, by_defect.rules):
+            rule = defs[stats.rule]
+            rows.append(RuleRow(rule=stats.rule, line=rule.span.line, hard=rule.hard, objects=list(rule_objects(rule)),
+                                normal_rate=stats.normal_rate, anomaly_rates=stats.anomaly_rates,
+                                defect_rates=detail.anomaly_rates))
+        counts, defect_counts = by_kind.counts, by_defect.counts
+    else:
+        counts = {k: kinds.count(k) for k in sorted(set(kinds))}
+        defect_counts = {k: defects.count(k) for k in sorted(set(defects))}
+    return RuleBlock(rules=rows, counts=counts, defect_counts=defect_counts, pruned=pruned)

@@ -1,0 +1,68 @@
+"""Do explanations point at the right thing? A check for SynLOCO, where the truth is known.
+
+A SynLOCO logical anomaly is made by a recipe whose steps name the objects they change (a
+`remove` of a `pushpin`, an `add` of a `long_screw`). An explanation points at the right
+object when the image's most violated rule (lowest truth, below 0.5, pruned rules left out)
+is about one of those objects, in the rules file's names (a spec object `long_screw` is the
+DSL object `screw`). Recipes whose steps name no object (a mirrored box, swapped labels)
+count as pointed at when any rule is violated.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from dire_dsl.eval.evaluate import EvalReport
+from dire_dsl.eval.evidence import VIOLATED, rule_objects
+from dire_dsl.lang.ir import CheckedProgram
+
+
+class PointingResult(BaseModel):
+    """Share of logical anomalies whose most violated rule is about a changed object."""
+
+    rate: float | None
+    images: int
+    per_defect: dict[str, float]
+    misses: list[str]
+
+
+def defect_objects(category_root: str | Path) -> dict[str, set[str]] | None:
+    """Defect name → the DSL objects its recipe changes, from a SynLOCO tree's synloco.json (None otherwise)."""
+    from dire_dsl.data.spec import SceneSpec
+
+    marker = Path(category_root) / "synloco.json"
+    if not marker.is_file():
+        return None
+    spec = SceneSpec.model_validate(json.loads(marker.read_text(encoding="utf-8"))["spec"])
+    names = {obj.id: obj.name or obj.id for obj in spec.objects}
+    out: dict[str, set[str]] = {}
+    for anomaly in spec.anomalies:
+        objects = {names.get(step.object, step.object) for step in anomaly.steps if getattr(step, "object", None)}
+        out[anomaly.name] = objects
+    return out
+
+
+def pointing(report: EvalReport, program: CheckedProgram, changed: dict[str, set[str]]) -> PointingResult:
+    """How often the most violated rule of a logical test anomaly is about an object its recipe changed."""
+    about = {rule.name: set(rule_objects(rule)) for rule in program.rules}
+    hits: dict[str, list[bool]] = {}
+    misses = []
+    for record in report.images:
+        if record.split != "logical_anomalies" or record.defect_type is None:
+            continue
+        violated = sorted((v, name) for name, v in record.truth.items() if v < VIOLATED)
+        targets = changed.get(record.defect_type, set())
+        if not targets:
+            hit = bool(violated)
+        else:
+            hit = bool(violated) and bool(about.get(violated[0][1], set()) & targets)
+        hits.setdefault(record.defect_type, []).append(hit)
+        if not hit:
+            top = violated[0][1] if violated else "no rule violated"
+            misses.append(f"{record.key} ({record.defect_type}): {top}")
+    flat = [h for values in hits.values() for h in values]
+    return PointingResult(rate=sum(flat) / len(flat) if flat else None, images=len(flat),
+                          per_defect={k: sum(v) / len(v) for k, v in sorted(hits.items())}, misses=misses)
