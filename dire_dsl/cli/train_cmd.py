@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -36,6 +37,7 @@ def train(
 ) -> None:
     """Train a detector: grounding on the backbone, rules as losses, calibrated on validation normals."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from dire_dsl.data.errors import DataError
@@ -55,9 +57,10 @@ def train(
                  "device": device.value}
     if no_rules:
         overrides["use_rules"] = False
+    helper = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 alone reports progress and results
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=console)
+                        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=console, disable=helper)
     task = progress.add_task("preparing", total=None, losses="")
 
     def on_step(record: dict) -> None:
@@ -73,15 +76,18 @@ def train(
                                   on_phase=lambda phase: progress.update(task, description=phase))
     except RulesError as error:
         typer.echo(render_all_text(error.diagnostics, error.source))
-        fail(f"{rules}: fix the rules file first")
+        fail(escape(f"{rules}: fix the rules file first"))
         raise typer.Exit(ExitCode.USER_ERROR) from None
     except TrainingDiverged as error:
-        fail(f"training stopped: {error}; the last good checkpoint is kept in {out}/checkpoints "
-             "(try a lower --lr in the train block)")
+        fail(escape(f"training stopped: {error}; the last good checkpoint (if one was written) is kept in "
+                    f"{out / 'checkpoints'} "
+                    "(try a lower `lr` in the rules file's train block)"))
         raise typer.Exit(ExitCode.USER_ERROR) from None
     except (DataError, RunDirError, DireError) as error:
-        fail(str(error))
+        fail(escape(str(error)))
         raise typer.Exit(ExitCode.USER_ERROR) from None
+    if helper:
+        return
     calibration = result.calibration
     typer.echo(f"trained {result.program.category} → {out}")
     typer.echo(f"  threshold {calibration.threshold:.3f} (validation normals: {calibration.n_validation})")

@@ -13,12 +13,13 @@ import torch
 from dire_dsl.lang import ir
 from dire_dsl.lang.program import check_source, load_rules, read_rules_text
 from dire_dsl.lang.diagnostics import DireError, RulesCheckError
-from dire_dsl.train.config import TrainConfig, settings_for
-from dire_dsl.train.dataset import TrainData, load_train_data
+from dire_dsl.train.config import TrainConfig, input_shape, settings_for
+from dire_dsl.train.dataset import TrainData, load_train_data, native_size
 from dire_dsl.train.detector import Detector, build_detector
+from dire_dsl.train.distributed import barrier, process_group
 from dire_dsl.train.loop import train_detector
-from dire_dsl.train.run_dir import RunDir, create_run_dir, open_run_dir
-from dire_dsl.train.scoring import Calibration, _std, build_memory, score_batch
+from dire_dsl.train.run_dir import RunDir, check_new_run_dir, create_run_dir, open_run_dir
+from dire_dsl.train.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
 from dire_dsl.vision.heads import HeadLayout
 
 SCORE_BATCH = 32
@@ -48,39 +49,65 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
           overrides: dict[str, Any] | None = None, resume: bool = False, force: bool = False,
           on_step: Callable[[dict[str, Any]], None] | None = None,
           on_phase: Callable[[str], None] | None = None) -> TrainedRun:
-    """Train a detector for `rules` on the MVTec LOCO-layout data under `data_root`."""
+    """Train a detector for `rules` on the MVTec LOCO-layout data under `data_root`.
+
+    Bad input (rules, data folder, `out`) fails before the run folder is touched. Under torchrun
+    every process trains its share of each batch; only rank 0 writes `out`, the others wait.
+    """
     say = on_phase or (lambda _: None)
     program = load_rules(rules)
     source = read_rules_text(rules)
-    values = dict(overrides or {})
-    config = settings_for(program, str(data_root), values)
+    config = _run_config(program, data_root, category, overrides, out, resume)
+    with process_group(config.device) as (rank, _):
+        if rank == 0 and not resume:
+            check_new_run_dir(out, force=force)
+        layout = HeadLayout.from_program(program)
+        if not resume:
+            height, width = input_shape(native_size(Path(config.data_root), config.category), config.image_size)
+            config = config.model_copy(update={"input_height": height, "input_width": width})
+        probe = build_detector(program, config)
+        stride = probe.model.backbone.strides[0]
+        height, width = config.input_hw()
+        say("loading data")
+        data = load_train_data(program, config, layout, (height // stride, width // stride))
+        config = config.model_copy(update={"slots": slots_for(data.max_instances)}) if not resume else config
+        run = _open_run(out, config, source, resume=resume, force=force, rank=rank)
+        say("training")
+        detector = train_detector(program, config, data, run, resume=resume, on_step=on_step)
+        say("calibrating on validation normals")
+        calibration = calibrate(detector, data, config)
+        if rank == 0:
+            run.save_weights(detector)
+            run.write_calibration(calibration)
+        barrier()
+    return TrainedRun(run, program, config, detector, calibration)
+
+
+def _run_config(program: ir.CheckedProgram, data_root: str | Path, category: str | None,
+                overrides: dict[str, Any] | None, out: str | Path, resume: bool) -> TrainConfig:
+    """The configuration asked for; when resuming, the run's own (its rules must not have changed)."""
+    config = settings_for(program, str(data_root), dict(overrides or {}))
     if category is not None:
         config = config.model_copy(update={"category": category})
-    if resume:
-        run = open_run_dir(out)
-        saved = run.read_config(TrainConfig)
-        if saved.rules_sha256 != config.rules_sha256:
-            raise RunMismatchError(f"{out}: the rules changed since this run started; --resume needs the same "
-                                   "rules file (start a new run with another --out, or restore the rules)")
-        config = saved
-    else:
-        run = create_run_dir(out, force=force)
-    layout = HeadLayout.from_program(program)
-    probe = build_detector(program, config)
-    stride = probe.model.backbone.strides[0]
-    say("loading data")
-    data = load_train_data(program, config, layout, (config.image_size // stride, config.image_size // stride))
-    config = config.model_copy(update={"slots": slots_for(data.max_instances)}) if not resume else config
-    run.write_config(config)
-    run.write_rules(source)
-    say("training")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    detector = train_detector(program, config, data, run, resume=resume, on_step=on_step)
-    say("calibrating on validation normals")
-    calibration = calibrate(detector, data, config)
-    run.save_weights(detector)
-    run.write_calibration(calibration)
-    return TrainedRun(run, program, config, detector, calibration)
+    if not resume:
+        return config
+    saved = open_run_dir(out).read_config(TrainConfig)
+    if saved.rules_sha256 != config.rules_sha256:
+        raise RunMismatchError(f"{out}: the rules changed since this run started; --resume needs the same "
+                               "rules file (start a new run with another --out, or restore the rules)")
+    return saved
+
+
+def _open_run(out: str | Path, config: TrainConfig, source: str, *, resume: bool, force: bool,
+              rank: int) -> RunDir:
+    """Rank 0 creates (or reopens) the run folder and writes the config and rules; the others
+    wait for it, then open the folder to read checkpoints."""
+    if rank == 0:
+        run = open_run_dir(out) if resume else create_run_dir(out, force=force)
+        run.write_config(config)
+        run.write_rules(source)
+    barrier()
+    return run if rank == 0 else open_run_dir(out)
 
 
 def calibrate(detector: Detector, data: TrainData, config: TrainConfig) -> Calibration:
@@ -90,22 +117,28 @@ def calibrate(detector: Detector, data: TrainData, config: TrainConfig) -> Calib
     detector.set_memory(build_memory(detector, data.normals, SCORE_BATCH, config.seed))
     pruned = [tuple(p) for p in detector.rules.pruned(config.prune_threshold)] if config.use_rules else []
     validation = data.validation if data.validation.shape[0] else data.normals
-    distance, violation, patch = [], [], []
-    for start in range(0, validation.shape[0], SCORE_BATCH):
-        scores = score_batch(detector, validation[start:start + SCORE_BATCH].float() / 255)
-        distance.append(scores.distance)
-        violation.append(scores.violation)
-        patch.append(scores.patch.amax(dim=(1, 2)))
-    distance_t, violation_t, patch_t = torch.cat(distance), torch.cat(violation), torch.cat(patch)
+    parts = [score_batch(detector, validation[start:start + SCORE_BATCH].float() / 255)
+             for start in range(0, validation.shape[0], SCORE_BATCH)]
+    distance = torch.cat([p.distance for p in parts])
+    rules = torch.cat([p.rule_violation for p in parts])
+    patch = torch.cat([p.patch.amax(dim=(1, 2)) for p in parts])
+    gates = detector.rules.gate_values().detach()
+    pruned_names = {name for name, _, _ in pruned}
+    active = torch.tensor([name not in pruned_names for name in detector.rules.rule_names], dtype=gates.dtype)
+    weights = gates * active
+    weights = weights / weights[active.bool()].mean() if bool(active.any()) and float(weights.sum()) > 0 else weights
     calibration = Calibration(
-        distance_mean=float(distance_t.mean()), distance_std=_std(distance_t),
-        violation_mean=float(violation_t.mean()), violation_std=_std(violation_t),
-        patch_mean=float(patch_t.mean()), patch_std=_std(patch_t),
+        distance_mean=float(distance.mean()), distance_std=_std(distance),
+        rule_mean=rules.mean(dim=0).tolist(),
+        rule_std=[max(float(s), RULE_STD_FLOOR) for s in (rules.std(dim=0) if rules.shape[0] > 1 else
+                                                           torch.zeros(rules.shape[1]))],
+        rule_weight=weights.tolist() if config.use_rules else [0.0] * rules.shape[1],
+        patch_mean=float(patch.mean()), patch_std=_std(patch),
         fusion=config.fusion if config.use_rules else 0.0, threshold=0.0, n_validation=int(validation.shape[0]),
         pruned=pruned,
     )
-    fused = torch.maximum(calibration.fused(distance_t, violation_t), calibration.patch_z(patch_t))
-    return calibration.model_copy(update={"threshold": calibrate_threshold(fused.numpy())})
+    scores = torch.cat([calibration.image_score(p) for p in parts])
+    return calibration.model_copy(update={"threshold": calibrate_threshold(scores.numpy())})
 
 
 def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:

@@ -33,15 +33,34 @@ class TrainConfig(BaseModel):
     rule_weight: float = Field(1.0, ge=0)
     component_weight: float = Field(1.0, ge=0)
     shots: int = Field(5, ge=0)
-    fusion: float = Field(0.5, ge=0, le=1)
+    fusion: float = Field(0.8, ge=0, le=1)
     rank: int = Field(16, ge=1, le=64)
     seed: int = Field(0, ge=0)
     use_rules: bool = True
     slots: int = Field(20, ge=1)
     device: str = "cpu"
+    input_height: int = Field(0, ge=0)  # set from the data at training time; 0 = square image_size
+    input_width: int = Field(0, ge=0)
+
+    def input_hw(self) -> tuple[int, int]:
+        """(height, width) the detector sees: the images' aspect ratio, long side = image_size."""
+        if self.input_height and self.input_width:
+            return self.input_height, self.input_width
+        return self.image_size, self.image_size
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)
+
+
+INPUT_MULTIPLE = 16
+"""Input sides are rounded to a multiple of the backbone's coarsest stride."""
+
+
+def input_shape(native_hw: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """Keep the aspect ratio (so lengths and circles stay true), long side ≈ `long_side`."""
+    height, width = native_hw
+    scale = long_side / max(height, width)
+    return tuple(max(INPUT_MULTIPLE, round(side * scale / INPUT_MULTIPLE) * INPUT_MULTIPLE) for side in (height, width))
 
 
 def settings_for(program: ir.CheckedProgram, data_root: str, overrides: dict[str, Any]) -> TrainConfig:

@@ -48,9 +48,18 @@ def _as_tensor(images: list[np.ndarray]) -> Tensor:
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
 
 
-def load_split(root: Path, category: str, split: str, size: int) -> tuple[list[str], list[np.ndarray]]:
+def native_size(root: Path, category: str) -> tuple[int, int]:
+    """(height, width) of the category's first training image (all images share one size)."""
+    dataset = MVTecLOCO(root, category, "train")
+    if len(dataset) == 0:
+        raise DataError(f"{root / category / 'train' / 'good'}: no training images")
+    image = dataset[0].image
+    return int(image.shape[1]), int(image.shape[2])
+
+
+def load_split(root: Path, category: str, split: str, hw: tuple[int, int]) -> tuple[list[str], list[np.ndarray]]:
     """File names and resized RGB uint8 arrays of a normal split (train or validation)."""
-    dataset = MVTecLOCO(root, category, split, image_size=(size, size))
+    dataset = MVTecLOCO(root, category, split, image_size=hw)
     names, images = [], []
     for index in range(len(dataset)):
         sample = dataset[index]
@@ -63,11 +72,11 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
                     synthesize: bool = True) -> TrainData:
     """Load and prepare everything; fails with one clear DataError before any training."""
     root = Path(config.data_root)
-    size = config.image_size
-    names, normals = load_split(root, config.category, "train", size)
+    hw = config.input_hw()
+    names, normals = load_split(root, config.category, "train", hw)
     if not normals:
         raise DataError(f"{root / config.category / 'train' / 'good'}: no training images")
-    _, validation = load_split(root, config.category, "validation", size)
+    _, validation = load_split(root, config.category, "validation", hw)
     annotated, targets, components, max_instances = [], None, {}, 1
     if config.grounding == "few_shot" and config.shots > 0:
         path = root / config.category / "annotations" / "train.json"
@@ -80,16 +89,16 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
         annotated = [i for i, name in enumerate(names) if by_name.get(name)][: config.shots]
         if not annotated:
             raise DataError(f"{path}: none of the annotated images is in {root / config.category / 'train' / 'good'}")
-        components = {i: resize_components(by_name[names[i]], (size, size)) for i in annotated}
+        components = {i: resize_components(by_name[names[i]], hw) for i in annotated}
         targets = stack_targets([build_targets(components[i], layout, head_size) for i in annotated])
         max_instances = max(
             max((sum(1 for c in parts if c.object == o.name) for o in program.objects), default=1)
             for parts in by_name.values()
         )
     anomalies = _synthesize(program, normals, annotated, components, config, layout, head_size) if synthesize \
-        else SyntheticAnomalies(torch.zeros(0, 3, size, size, dtype=torch.uint8), [])
+        else SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     return TrainData(_as_tensor(normals), annotated, targets, _as_tensor(validation) if validation else
-                     torch.zeros(0, 3, size, size, dtype=torch.uint8), anomalies, max(max_instances, 1), names)
+                     torch.zeros(0, 3, *hw, dtype=torch.uint8), anomalies, max(max_instances, 1), names)
 
 
 def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated: list[int],
@@ -98,14 +107,14 @@ def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated
     """A pool of rule-breaking edits of the annotated normal images (deterministic per seed)."""
     from dire_dsl.data.edits import synthesize_anomalies
 
-    size = config.image_size
+    hw = config.input_hw()
     if not annotated:
-        return SyntheticAnomalies(torch.zeros(0, 3, size, size, dtype=torch.uint8), [])
+        return SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     rng = np.random.default_rng([config.seed, 1])
     n = max(64, 8 * len(annotated) * max(1, len(program.rules)))
     results = synthesize_anomalies(program, [normals[i] for i in annotated], [components[i] for i in annotated], n, rng)
     if not results:
-        return SyntheticAnomalies(torch.zeros(0, 3, size, size, dtype=torch.uint8), [])
+        return SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     targets = stack_targets([build_targets(r.components, layout, head_size) for r in results])
     return SyntheticAnomalies(_as_tensor([r.image for r in results]), [tuple(r.recipe.rules) for r in results],
                               targets)

@@ -12,14 +12,16 @@ import json
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from dire_dsl.atomic import atomic_write_text
 from dire_dsl.lang import ir
-from dire_dsl.train import losses
+from dire_dsl.train import distributed, losses
 from dire_dsl.train.checkpoint import TrainState
 from dire_dsl.train.config import TrainConfig
 from dire_dsl.train.dataset import TrainData
@@ -35,19 +37,33 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def _world() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+def _augment(images: Tensor, generator: torch.Generator, rows: Tensor, total: int) -> Tensor:
+    """uint8 → float in [0, 1] with mild photometric jitter (geometry is what the rules check).
 
-
-def _augment(images: Tensor, generator: torch.Generator) -> Tensor:
-    """uint8 → float in [0, 1] with mild photometric jitter (geometry is what the rules check)."""
+    The jitter is drawn for every row of the global batch (`total`, all processes) and `rows`
+    picks this process's, so an image is jittered the same however many processes share the step.
+    """
     x = images.float() / 255
-    batch = x.shape[0]
-    gain = 1 + 0.1 * (torch.rand(batch, 1, 1, 1, generator=generator) * 2 - 1)
-    bias = 0.05 * (torch.rand(batch, 1, 1, 1, generator=generator) * 2 - 1)
-    return (x * gain + bias).clamp(0, 1)
+    gain = 1 + 0.1 * (torch.rand(total, 1, 1, 1, generator=generator) * 2 - 1)
+    bias = 0.05 * (torch.rand(total, 1, 1, 1, generator=generator) * 2 - 1)
+    return (x * gain[rows] + bias[rows]).clamp(0, 1)
+
+
+def _trim_log(path: Path, step: int) -> None:
+    """Keep the log's records up to `step`: a resumed run logs the steps after its checkpoint
+    again. A line cut short by a kill is dropped."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if (logged := _logged_step(line)) is not None and logged <= step]
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+
+def _logged_step(line: str) -> int | None:
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _epoch_order(n: int, seed: int, epoch: int) -> Tensor:
@@ -61,7 +77,7 @@ def _sample(n: int, k: int, generator: torch.Generator) -> Tensor:
 def train_detector(program: ir.CheckedProgram, config: TrainConfig, data: TrainData, run: RunDir,
                    resume: bool = False, on_step: Callable[[dict[str, Any]], None] | None = None) -> Detector:
     """Train and return the detector; checkpoints and the JSONL log go to `run`."""
-    rank, world = _world()
+    rank, world = distributed.world()
     torch.manual_seed(config.seed)
     detector = build_detector(program, config).to(config.device)
     if world > 1:
@@ -86,6 +102,8 @@ def train_detector(program: ir.CheckedProgram, config: TrainConfig, data: TrainD
         start_step = state.step
     soft = torch.tensor([not r.hard for r in program.rules], dtype=torch.bool)
     weights = torch.tensor([r.weight for r in program.rules], dtype=torch.float32)
+    if rank == 0:
+        _trim_log(run.log_path, start_step)
     log = run.log_path.open("a", encoding="utf-8") if rank == 0 else None
     step = start_step
     try:
@@ -97,7 +115,7 @@ def train_detector(program: ir.CheckedProgram, config: TrainConfig, data: TrainD
                 if chunk.numel() < per_rank * world:
                     chunk = torch.cat([chunk, order[: per_rank * world - chunk.numel()]])
                 mine = chunk[rank * per_rank:(rank + 1) * per_rank]
-                record = _step(detector, forward, optimizer, data, config, mine, generator, soft, weights, world)
+                record = _step(detector, forward, optimizer, data, config, mine, generator, soft, weights, rank, world)
                 scheduler.step()
                 step += 1
                 record.update(epoch=epoch, step=step, total_steps=total_steps, lr=scheduler.get_last_lr()[0])
@@ -133,7 +151,7 @@ def _component_targets(data: TrainData, ann_pick: Tensor, anom_pick: Tensor, fir
 
 def _step(detector: Detector, forward: nn.Module, optimizer: torch.optim.Optimizer, data: TrainData,
           config: TrainConfig, batch: Tensor, generator: torch.Generator, soft: Tensor, weights: Tensor,
-          world: int) -> dict[str, Any]:
+          rank: int, world: int) -> dict[str, Any]:
     started = time.perf_counter()
     gate_scale = float(weights.max()) if weights.numel() else 1.0
     detector.train()
@@ -146,10 +164,12 @@ def _step(detector: Detector, forward: nn.Module, optimizer: torch.optim.Optimiz
         parts.append(data.normals[torch.tensor(data.annotated)[ann_pick]])
     if n_anom:
         parts.append(data.anomalies.images[anom_pick])
-    images = _augment(torch.cat(parts), generator).to(config.device)
+    n_norm = batch.numel()
+    rows = torch.cat([torch.arange(rank * n_norm, (rank + 1) * n_norm),
+                      torch.arange(world * n_norm, world * n_norm + n_ann + n_anom)])
+    images = _augment(torch.cat(parts), generator, rows, world * n_norm + n_ann + n_anom).to(config.device)
     out = forward(images)
     logic = detector.rules(out.grounding)
-    n_norm = batch.numel()
     normal = slice(0, n_norm)
     anomalous = slice(n_norm + n_ann, n_norm + n_ann + n_anom)
     embedding = out.grounding.embedding
@@ -184,8 +204,14 @@ def _step(detector: Detector, forward: nn.Module, optimizer: torch.optim.Optimiz
             terms["gates"] = losses.gate_utility_loss(gates, truth[normal], truth[anomalous], soft) \
                 + detector.rules.penalty(config.lambda_)
     loss = sum(terms.values())
-    if not torch.isfinite(loss):
-        raise TrainingDiverged(f"the loss became {loss.item()} ({', '.join(f'{k}={v.item():.4g}' for k, v in terms.items())})")
+    values = torch.stack([v.detach() for v in terms.values()])
+    if world > 1:  # every process logs, and stops on, the loss of the whole batch
+        dist.all_reduce(values)
+        values /= world
+    named = dict(zip(terms, values.tolist()))
+    if not math.isfinite(sum(named.values())):
+        raise TrainingDiverged(f"the loss became {sum(named.values())} "
+                               f"({', '.join(f'{k}={v:.4g}' for k, v in named.items())})")
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if world > 1:  # the gates are outside DDP: average their gradients by hand
@@ -196,7 +222,7 @@ def _step(detector: Detector, forward: nn.Module, optimizer: torch.optim.Optimiz
     optimizer.step()
     with torch.no_grad():  # gates live in [0, GATE_CAP × weight]
         detector.rules.gates.soft.clamp_(-GATE_CAP * gate_scale, GATE_CAP * gate_scale)
-    record: dict[str, Any] = {k: round(v.item(), 6) for k, v in terms.items()}
-    record["loss"] = round(loss.item(), 6)
+    record: dict[str, Any] = {k: round(v, 6) for k, v in named.items()}
+    record["loss"] = round(sum(named.values()), 6)
     record["seconds"] = round(time.perf_counter() - started, 4)
     return record

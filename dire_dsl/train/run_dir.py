@@ -171,12 +171,9 @@ class RunDir:
         return _checked(load_train_state, directory)
 
 
-def create_run_dir(path: str | os.PathLike[str], *, force: bool = False) -> RunDir:
-    """Make ``path`` a fresh run directory.
-
-    An existing non-empty folder is refused, unless ``force`` is set and it is a run directory:
-    then the previous run's files are removed and any other files are kept (with a warning).
-    """
+def check_new_run_dir(path: str | os.PathLike[str], *, force: bool = False) -> None:
+    """Raise the RunDirError :func:`create_run_dir` would raise for ``path``; change nothing.
+    Lets a caller refuse a bad ``--out`` before slow work, and create the folder after it."""
     root = Path(path)
     if root.exists() and not root.is_dir():
         raise RunDirError(f"{root} exists and is not a directory")
@@ -187,6 +184,17 @@ def create_run_dir(path: str | os.PathLike[str], *, force: bool = False) -> RunD
         if not (root / MANIFEST).is_file():
             raise RunDirError(f"{root} is not empty and is not a dire run directory (no {MANIFEST}); "
                               "--force only replaces an earlier run, it never empties other folders")
+
+
+def create_run_dir(path: str | os.PathLike[str], *, force: bool = False) -> RunDir:
+    """Make ``path`` a fresh run directory.
+
+    An existing non-empty folder is refused, unless ``force`` is set and it is a run directory:
+    then the previous run's files are removed and any other files are kept (with a warning).
+    """
+    root = Path(path)
+    check_new_run_dir(root, force=force)
+    if root.exists() and any(root.iterdir()):
         _clear_run(root)
     root.mkdir(parents=True, exist_ok=True)
     manifest = _Manifest(format=RUN_FORMAT, dire_dsl=__version__, created=datetime.now(timezone.utc).isoformat())

@@ -1,11 +1,18 @@
-"""From a trained detector to anomaly scores: distance, rule violations, patch map, fusion.
+"""From a trained detector to anomaly scores: distances from the normal cluster, fused.
 
-Scores are z-scores against the validation normals (never test images): the image's
-distance from the normal centre and its weighted rule violation are fused,
-`fused = (1 − α)·z_distance + α·z_violation` with α = `fusion` (0 when rules are off);
-a PatchCore-style nearest-neighbour distance of head features to a memory of normal
-patches gives the anomaly map. The image score is max(fused, max of the map's z-scores),
-and it is folded into the map (the official LOCO evaluation reads the map's maximum).
+Every score is a distance from the validation normals (never test images), in units of
+their spread:
+
+- logic distance: for each rule r, z_r = (v_r − μ_r) / max(σ_r, RULE_STD_FLOOR) with v_r =
+  1 − S_r its violation, weighted by the rule's gate (pruned rules drop out); the image's
+  logic distance is the largest — "how much further from normal is the worst rule?";
+- embedding distance: the image embedding's distance from the normal centre, as a z-score;
+- fused = α·logic + (1 − α)·embedding, α = `fusion` (0 when rules are off);
+- patch map: a PatchCore-style nearest-neighbour distance of head features to a memory of
+  normal patches, as z-scores; it counts in the image score only beyond PATCH_MARGIN.
+
+The anomaly map is max(patch z − PATCH_MARGIN, fused): its maximum is the image score, so
+the official LOCO evaluation (which reads the map's maximum) sees the logic.
 """
 
 from __future__ import annotations
@@ -23,12 +30,18 @@ from dire_dsl.logic.grounding import Grounding
 PATCH_POOL = 2  # head features are average-pooled by this before the nearest-neighbour search
 MEMORY_SIZE = 4096
 STD_FLOOR = 1e-4
+RULE_STD_FLOOR = 0.02
+"""Truth wobbles smaller than this are noise: without a floor, a rule that is exactly 1 on
+the few validation images would turn any 1e-3 dip into a huge z-score."""
+PATCH_MARGIN = 3.0
+"""Patch evidence counts once it is this many normal spreads beyond the normal maximum."""
 
 
 @dataclass
 class BatchScores:
     distance: Tensor  # [B]
     violation: Tensor  # [B] 1 − S_logic
+    rule_violation: Tensor  # [B, R] 1 − S_r
     patch: Tensor  # [B, h, w] nearest-neighbour distance to normal patches
     logic: LogicOutput
     grounding: Grounding
@@ -39,8 +52,9 @@ class Calibration(BaseModel):
 
     distance_mean: float
     distance_std: float
-    violation_mean: float
-    violation_std: float
+    rule_mean: list[float]
+    rule_std: list[float]
+    rule_weight: list[float]  # gate of each rule, normalised to mean 1 over active rules; 0 = pruned
     patch_mean: float
     patch_std: float
     fusion: float
@@ -48,22 +62,34 @@ class Calibration(BaseModel):
     n_validation: int
     pruned: list[tuple[str, float, str]] = []
 
-    def fused(self, distance: Tensor, violation: Tensor) -> Tensor:
-        z_distance = (distance - self.distance_mean) / self.distance_std
-        z_violation = (violation - self.violation_mean) / self.violation_std
-        return (1 - self.fusion) * z_distance + self.fusion * z_violation
+    def rule_z(self, rule_violation: Tensor) -> Tensor:
+        """[B, R] gate-weighted z-scores of each rule's violation."""
+        mean, std, weight = (torch.tensor(v, dtype=rule_violation.dtype, device=rule_violation.device)
+                             for v in (self.rule_mean, self.rule_std, self.rule_weight))
+        return weight * (rule_violation - mean) / std
+
+    def logic_distance(self, rule_violation: Tensor) -> Tensor:
+        """[B] the largest weighted rule z-score (0 when there is no active rule)."""
+        if rule_violation.shape[1] == 0 or not any(self.rule_weight):
+            return torch.zeros(rule_violation.shape[0], dtype=rule_violation.dtype, device=rule_violation.device)
+        return self.rule_z(rule_violation).amax(dim=1)
+
+    def fused(self, scores: BatchScores) -> Tensor:
+        z_distance = (scores.distance - self.distance_mean) / self.distance_std
+        if self.fusion == 0:
+            return z_distance
+        return (1 - self.fusion) * z_distance + self.fusion * self.logic_distance(scores.rule_violation)
 
     def patch_z(self, patch: Tensor) -> Tensor:
-        return (patch - self.patch_mean) / self.patch_std
+        return (patch - self.patch_mean) / self.patch_std - PATCH_MARGIN
 
     def image_score(self, scores: BatchScores) -> Tensor:
-        return torch.maximum(self.fused(scores.distance, scores.violation), self.patch_z(scores.patch).amax(dim=(1, 2)))
+        return torch.maximum(self.fused(scores), self.patch_z(scores.patch).amax(dim=(1, 2)))
 
     def anomaly_map(self, scores: BatchScores, size: tuple[int, int]) -> Tensor:
         """[B, H, W] map at `size`: patch z-scores, lifted to at least the fused image score."""
         patch = F.interpolate(self.patch_z(scores.patch)[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
-        fused = self.fused(scores.distance, scores.violation).view(-1, 1, 1)
-        return torch.maximum(patch, fused)
+        return torch.maximum(patch, self.fused(scores).view(-1, 1, 1))
 
 
 def patch_features(features: Tensor) -> Tensor:
@@ -90,7 +116,7 @@ def score_batch(detector: torch.nn.Module, images: Tensor) -> BatchScores:
     descriptors = patch_features(out.head.features)
     batch, height, width, channels = descriptors.shape
     patch = nearest_distance(descriptors.reshape(-1, channels), detector.memory).view(batch, height, width)
-    return BatchScores(distance, 1 - logic.s_logic, patch, logic, out.grounding)
+    return BatchScores(distance, 1 - logic.s_logic, 1 - logic.truth, patch, logic, out.grounding)
 
 
 @torch.no_grad()

@@ -1,0 +1,96 @@
+"""A run killed with SIGKILL mid-epoch and resumed ends bit-identical to an uninterrupted one;
+two runs with the same seed are identical (CPU)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from dire_dsl.cli.app import _register_commands, app
+from dire_dsl.train.api import train
+from dire_dsl.train.run_dir import open_run_dir
+from tests.train.helpers import (
+    PINS_RULES,
+    assert_identical,
+    log_records,
+    log_steps,
+    run_calibration,
+    run_weights,
+)
+
+KILL_AT = 3
+"""The child checkpoints every 2 steps and waits for SIGKILL after step 3 (3 steps an epoch):
+the last checkpoint (step 2) is mid-epoch, and step 3 is lost."""
+
+KILLED_RUN = f"""
+import sys, time
+from dire_dsl.train import loop
+from dire_dsl.train.api import train
+
+loop.CHECKPOINT_EVERY = 2
+
+def on_step(record):
+    print(record["step"], flush=True)
+    if record["step"] == {KILL_AT}:
+        time.sleep(600)
+
+train(sys.argv[1], sys.argv[2], sys.argv[3], on_step=on_step)
+"""
+
+
+def _cli() -> typer.Typer:
+    _register_commands()
+    return app
+
+
+def _kill_mid_run(data: Path, out: Path, stderr: Path) -> None:
+    """Train in a child process and SIGKILL it once step KILL_AT is done."""
+    with stderr.open("w") as err:
+        child = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(PINS_RULES), str(data), str(out)],
+                                 stdout=subprocess.PIPE, stderr=err, text=True)
+    watchdog = threading.Timer(120, child.kill)
+    watchdog.start()
+    steps: list[int] = []
+    try:
+        for line in child.stdout:
+            steps.append(int(line))
+            if steps[-1] == KILL_AT:
+                child.send_signal(signal.SIGKILL)
+                break
+    finally:
+        watchdog.cancel()
+        child.kill()
+        child.wait()
+    assert steps == list(range(1, KILL_AT + 1)), stderr.read_text()
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path: Path, tiny_loco: Path,
+                                                           reference_run: Path) -> None:
+    epoch_of = {record["step"]: record["epoch"] for record in log_records(reference_run)}
+    assert max(epoch_of) > KILL_AT and epoch_of[KILL_AT - 1] == epoch_of[KILL_AT]  # killed mid-run, mid-epoch
+    out = tmp_path / "run"
+    _kill_mid_run(tiny_loco, out, tmp_path / "child.err")
+    assert open_run_dir(out).load_checkpoint().step == KILL_AT - 1
+    assert not (out / "model.safetensors").exists()
+    with (out / "log.jsonl").open("a", encoding="utf-8") as log:
+        log.write('{"component": 1.2')  # as if the kill had cut a line short
+
+    result = CliRunner().invoke(_cli(), ["train", str(PINS_RULES), "--data", str(tiny_loco), "--out", str(out),
+                                         "--resume"])
+    assert result.exit_code == 0, result.output
+
+    assert_identical(run_weights(out), run_weights(reference_run))
+    assert run_calibration(out) == run_calibration(reference_run)
+    assert log_steps(out) == log_steps(reference_run)  # each step logged once, after the resume too
+
+
+def test_same_seed_same_weights(tmp_path: Path, tiny_loco: Path, reference_run: Path) -> None:
+    again = train(PINS_RULES, tiny_loco, tmp_path / "again")
+    assert_identical(run_weights(again.run.path), run_weights(reference_run))
+    assert run_calibration(again.run.path) == run_calibration(reference_run)
