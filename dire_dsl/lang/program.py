@@ -69,6 +69,10 @@ def check_source(source: str, file: str = "<string>") -> CheckResult:
 
 
 def check_file(path: str | Path) -> CheckResult:
+    """Read and check a rules file; problems in the text come back as diagnostics, not exceptions.
+
+    Raises RulesFileError only when the file cannot be read at all (missing, a folder, not UTF-8).
+    """
     return check_source(read_rules_text(path), str(path))
 
 

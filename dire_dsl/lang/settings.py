@@ -71,7 +71,8 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("rule_weight", float, 1.0, "Weight of rule satisfaction on normal images.", low=0.0),
     SettingSpec("component_weight", float, 1.0, "Weight of the component (mask) loss.", low=0.0),
     SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding.", low=0.0),
-    SettingSpec("fusion", float, 0.5, "Share of the rule violations in the fused score (rest: distance).", low=0.0, high=1.0),
+    SettingSpec("fusion", float, 0.8, "Share of the logic distance in the fused score (rest: embedding distance).",
+                low=0.0, high=1.0),
     SettingSpec("backbone", str, "conv-small", "Backbone name, e.g. conv-small or open_clip:ViT-B-16@/path.pt."),
     SettingSpec("grounding", str, "few_shot", "How objects are found.", choices=("few_shot", "prompts", "unsupervised")),
     SettingSpec("rank", int, 16, "LoRA rank when the backbone is adapted.", low=1, high=64),
@@ -83,7 +84,7 @@ LOGIC_SETTINGS = _specs(
                 choices=("product", "lukasiewicz", "godel")),
     SettingSpec("sigma", float, 0.5, "Width σ of `==`: exp(-(a-b)²/2σ²) (relative to the threshold, "
                 "absolute for counts).", low=0.0, low_open=True),
-    SettingSpec("tau", float, 0.05, "Temperature τ of `<`, `<=`, ranges: sigmoid((b-a)/(τ·s)), s = the "
+    SettingSpec("tau", float, 0.02, "Temperature τ of `<`, `<=`, ranges: sigmoid((b-a)/(τ·s)), s = the "
                 "threshold's magnitude.", low=0.0, low_open=True),
     SettingSpec("p_forall", float, 2.0, "p of the p-mean-error aggregator of `forall`.", low=1.0),
     SettingSpec("p_exists", float, 2.0, "p of the p-mean aggregator of `exists`.", low=1.0),

@@ -10,7 +10,7 @@ from dire_dsl.data.synth import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
 CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")
-EXAMPLE_SPECS = sorted((ROOT / "examples" / "specs").glob("*.toml"))
+EXAMPLE_SPECS = sorted(p for p in (ROOT / "examples").glob("*/*.toml") if p.name != "pyproject.toml")
 
 
 @pytest.fixture(scope="session")

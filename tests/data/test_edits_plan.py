@@ -59,7 +59,7 @@ def _bounds(bounds: tuple[float, float]) -> str:
 
 
 def plan(category: str) -> list[str]:
-    return [describe(r) for r in plan_edits(load_rules(ROOT / "tests" / "data" / "rules" / f"{category}.rules"))]
+    return [describe(r) for r in plan_edits(load_rules(ROOT / "tests" / "fixtures" / "frozen_rules" / f"{category}.rules"))]
 
 
 # ---------------------------------------------------------------- shipped rules

@@ -202,7 +202,7 @@ def normals(category: str, count: int = 3) -> tuple[list[np.ndarray], list[list[
 
 @lru_cache(maxsize=None)
 def shipped(category: str) -> ir.CheckedProgram:
-    return load_rules(ROOT / "tests" / "data" / "rules" / f"{category}.rules")
+    return load_rules(ROOT / "tests" / "fixtures" / "frozen_rules" / f"{category}.rules")
 
 
 # ---------------------------------------------------------------- the scenes are normal

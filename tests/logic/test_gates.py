@@ -11,7 +11,7 @@ from tests.logic.conftest import program, random_grounding
 PROG = program('object pin "p"\n'
                "rule must hard weight 3: count(pin) >= 1\n"
                "rule heavy weight 2: area(pin) >= 0.1\n"
-               "rule light weight 0.5: area(pin) <= 0.9\n"
+               "rule light weight 0.5: area(pin) <= 0.5\n"
                "train { lambda = 0.01, prune_threshold = 0.6 }\n")
 
 

@@ -1,0 +1,52 @@
+"""COCO component annotations → Components (RLE, uncompressed RLE, polygons), clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from dire_dsl.data.coco import AnnotationError, check_objects_annotated, read_coco_components, resize_components
+
+
+def write_coco(path: Path, annotations: list[dict]) -> Path:
+    data = {"images": [{"id": 1, "file_name": "train/good/000.png", "height": 10, "width": 20}],
+            "categories": [{"id": 1, "name": "pin"}, {"id": 2, "name": "cable"}], "annotations": annotations}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_rle_and_polygon_segmentations(tmp_path: Path) -> None:
+    box = np.zeros((10, 20), np.uint8)
+    box[2:5, 3:9] = 1
+    rle = mask_utils.encode(np.asfortranarray(box))
+    anns = [
+        {"image_id": 1, "category_id": 1, "segmentation": {"size": [10, 20], "counts": rle["counts"].decode()},
+         "attributes": {"color": "red"}},
+        {"image_id": 1, "category_id": 2, "segmentation": [[10, 1, 18, 1, 18, 8, 10, 8]]},
+    ]
+    parts = read_coco_components(write_coco(tmp_path / "a.json", anns))["000.png"]
+    assert [p.object for p in parts] == ["pin", "cable"]
+    assert np.array_equal(parts[0].mask, box.astype(bool)) and parts[0].attributes == {"color": "red"}
+    assert parts[1].mask[4, 14] and not parts[1].mask[9, 14]
+    small = resize_components(parts, (5, 10))
+    assert small[0].mask.shape == (5, 10)
+
+
+def test_malformed_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(AnnotationError, match="bad.json"):
+        read_coco_components(path)
+    with pytest.raises(AnnotationError, match="annotation #0"):
+        read_coco_components(write_coco(tmp_path / "b.json", [{"image_id": 9, "category_id": 1, "segmentation": []}]))
+
+
+def test_objects_missing_from_the_annotations_are_named(tmp_path: Path) -> None:
+    parts = read_coco_components(write_coco(tmp_path / "a.json", [
+        {"image_id": 1, "category_id": 2, "segmentation": [[10, 1, 18, 1, 18, 8, 10, 8]]}]))
+    with pytest.raises(AnnotationError, match="`pin`.*annotated categories: cable"):
+        check_objects_annotated(parts, ["pin", "cable"], tmp_path / "a.json")
