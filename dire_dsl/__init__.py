@@ -1,7 +1,105 @@
 """dire-dsl: write the logic of a good product in a small language; get an anomaly detector.
 
-The package root stays light: importing ``dire_dsl`` never imports torch, so that
-``dire check`` answers in well under a second.
+The public API is the list in ``__all__``; everything else is private by convention::
+
+    import dire_dsl
+
+    program = dire_dsl.load_rules("rules/pushpins.rules")
+    root = dire_dsl.synthesize("pushpins", "data/synloco")
+    run = dire_dsl.train("rules/pushpins.rules", "data/synloco", "runs/pushpins")
+    report = dire_dsl.evaluate(run, "data/synloco")
+
+Names are imported on first use (PEP 562), so ``import dire_dsl`` never imports torch:
+``dire check`` and a notebook that only checks rules files answer in well under a second.
 """
 
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # the rule language (no torch)
+    "load_rules": "dire_dsl.lang.program",
+    "check_source": "dire_dsl.lang.program",
+    "check_file": "dire_dsl.lang.program",
+    "CheckResult": "dire_dsl.lang.program",
+    "format_source": "dire_dsl.lang.format",
+    "DireError": "dire_dsl.lang.diagnostics",
+    # the logic layer and its extension points
+    "compile_program": "dire_dsl.logic.compiler",
+    "Grounding": "dire_dsl.logic.grounding",
+    "ObjectGrounding": "dire_dsl.logic.grounding",
+    "grounding_from_masks": "dire_dsl.logic.grounding",
+    "predicate": "dire_dsl.logic.registry",
+    "create_backbone": "dire_dsl.vision.backbones",
+    "list_backbones": "dire_dsl.vision.backbones",
+    "register_backbone": "dire_dsl.vision.backbones",
+    # data
+    "synthesize": "dire_dsl.data.synth",
+    "MVTecLOCO": "dire_dsl.data.loco",
+    # training and evaluation
+    "train": "dire_dsl.train.api",
+    "load_run": "dire_dsl.train.api",
+    "TrainedRun": "dire_dsl.train.api",
+    "evaluate": "dire_dsl.eval.evaluate",
+    "explain": "dire_dsl.eval.explain",
+    "sweep": "dire_dsl.eval.sweep",
+    "demo": "dire_dsl.eval.demo",
+}
+"""Public name -> the module that defines it (the API reference is generated from this list)."""
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first access (PEP 562) and cache the name here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dire_dsl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The lazy names too, so that tab completion in a notebook offers them before first use."""
+    return sorted([*globals(), *__all__])
+
+
+class _Package(types.ModuleType):
+    """The package module, kept from binding a subpackage over the public function of its name.
+
+    Importing ``dire_dsl.train.api`` would otherwise set ``dire_dsl.train`` to the subpackage,
+    and ``dire_dsl.train(...)`` would stop working once anything had imported training code.
+    The subpackage stays reachable with ``from dire_dsl.train import ...``.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+if TYPE_CHECKING:  # static type checkers and IDEs see the real names
+    from dire_dsl.data.loco import MVTecLOCO
+    from dire_dsl.data.synth import synthesize
+    from dire_dsl.eval.demo import demo
+    from dire_dsl.eval.evaluate import evaluate
+    from dire_dsl.eval.explain import explain
+    from dire_dsl.eval.sweep import sweep
+    from dire_dsl.lang.diagnostics import DireError
+    from dire_dsl.lang.format import format_source
+    from dire_dsl.lang.program import CheckResult, check_file, check_source, load_rules
+    from dire_dsl.logic.compiler import compile_program
+    from dire_dsl.logic.grounding import Grounding, ObjectGrounding, grounding_from_masks
+    from dire_dsl.logic.registry import predicate
+    from dire_dsl.train.api import TrainedRun, load_run, train
+    from dire_dsl.vision.backbones import create_backbone, list_backbones, register_backbone

@@ -23,7 +23,7 @@ def test_builtin_category(cli_app: typer.Typer, runner: CliRunner, tmp_path: Pat
 
 
 def test_spec_file_of_a_new_product(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
-    spec = ROOT / "examples" / "specs" / "pill_blister.toml"
+    spec = ROOT / "examples" / "pill_blister" / "pill_blister.toml"
     result = runner.invoke(cli_app, ["synth", str(spec), "--out", str(tmp_path), *SMALL])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "pill_blister" / "defects_config.json").is_file()

@@ -1,4 +1,7 @@
-"""An example dire-dsl plugin: `symmetric(obj)`, how well a mask matches its own mirror image.
+"""An example dire-dsl plugin: a predicate and a measurement the rule language does not have.
+
+- `symmetric(obj)` (a truth value): how well a mask matches its own mirror image;
+- `elongation(obj)` (a number): how much longer than wide a mask is.
 
 Installed, it is found through the `dire_dsl.predicates` entry point; no change to
 dire-dsl is needed. torch is imported inside the function so that `dire check` (which
@@ -38,3 +41,29 @@ def symmetric(obj: Tensor) -> Tensor:
     overlap = (flat * mirrored).sum((-3, -2, -1))
     energy = 0.5 * (flat.square() + mirrored.square()).sum((-3, -2, -1))
     return (overlap / (energy + 1e-6)).reshape(obj.shape[:-2])
+
+
+@predicate("elongation", params=[("obj", "entity")], result="number", low=1.0,
+           doc="Length over width of the mask (from its second moments): 1 for a disc, about n for an n:1 bar.")
+def elongation(obj: Tensor) -> Tensor:
+    """sqrt(λ_max / λ_min) of the mask's pixel covariance, each λ plus one pixel's variance.
+
+    The added variance (1/12 of a pixel², in image widths) keeps an empty or one-pixel mask
+    at 1 with finite gradients, where the plain ratio would divide by zero. `obj` is
+    [B, *S, H, W]; the result is [B, *S].
+    """
+    import torch
+
+    height, width = obj.shape[-2:]
+    xs = (torch.arange(width, dtype=obj.dtype, device=obj.device) + 0.5) / width
+    ys = (torch.arange(height, dtype=obj.dtype, device=obj.device) + 0.5) / width  # image widths, like xs
+    mass = obj.sum((-2, -1)) + 1e-6
+    dx = xs - ((obj.sum(-2) * xs).sum(-1) / mass)[..., None]  # [B, *S, W]
+    dy = ys - ((obj.sum(-1) * ys).sum(-1) / mass)[..., None]  # [B, *S, H]
+    cxx = (obj.sum(-2) * dx.square()).sum(-1) / mass
+    cyy = (obj.sum(-1) * dy.square()).sum(-1) / mass
+    cxy = (obj * dy[..., :, None] * dx[..., None, :]).sum((-2, -1)) / mass
+    half_trace = (cxx + cyy) / 2
+    spread = torch.sqrt(((cxx - cyy) / 2).square() + cxy.square() + 1e-12)
+    pixel = 1.0 / (12 * width**2)
+    return torch.sqrt((half_trace + spread + pixel) / ((half_trace - spread).clamp_min(0) + pixel))

@@ -1,0 +1,55 @@
+"""Soft instances from heatmaps: peaks become slots, presence counts detections, masks split."""
+
+from __future__ import annotations
+
+import torch
+
+from dire_dsl.vision.instances import extract_instances, instance_attributes
+
+
+def blob(h: int, w: int, cy: float, cx: float, sigma: float = 1.0, peak: float = 1.0) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    return peak * torch.exp(-((ys - cy) ** 2 + (xs - cx) ** 2) / (2 * sigma**2))
+
+
+def test_two_peaks_give_two_present_slots_and_split_the_mask() -> None:
+    heat = torch.maximum(blob(16, 16, 4, 4), blob(16, 16, 11, 12))[None]
+    mask = (heat > 0.1).float()
+    found = extract_instances(mask, heat, k=5)
+    assert abs(float(found.presence.sum()) - 2) < 0.01
+    first, second = found.masks[0, 0], found.masks[0, 1]
+    assert float((first * second).sum()) < 1e-3  # each pixel goes to its nearest peak
+    assert abs(float(first.sum() + second.sum()) - float(mask.sum())) < 1e-3
+    centres = sorted(found.centers[0, :2].tolist())
+    assert abs(centres[0][0] - 4.5 / 16) < 1e-6 and abs(centres[1][1] - 11.5 / 16) < 1e-6
+
+
+def test_weak_bumps_do_not_add_up_to_a_phantom_instance() -> None:
+    heat = torch.full((1, 16, 16), 0.05) + blob(16, 16, 8, 8)[None]
+    heat = heat.clamp(0, 1)
+    found = extract_instances(torch.ones(1, 16, 16), heat, k=20)
+    assert abs(float(found.presence.sum()) - 1.0) < 0.01
+
+
+def test_uncertain_peaks_still_count_as_detections() -> None:
+    heat = blob(16, 16, 8, 8, peak=0.6)[None]
+    found = extract_instances(torch.ones(1, 16, 16), heat, k=4)
+    assert float(found.presence.sum()) > 0.95
+
+
+def test_presence_is_differentiable() -> None:
+    logits = torch.zeros(1, 8, 8, requires_grad=True)
+    heat = torch.sigmoid(logits + blob(8, 8, 4, 4)[None] * 4)
+    found = extract_instances(torch.sigmoid(logits), heat, k=3)
+    found.presence.sum().backward()
+    assert logits.grad is not None and torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+
+
+def test_instance_attributes_average_pixels_and_empty_slots_are_uniform() -> None:
+    masks = torch.zeros(1, 2, 4, 4)
+    masks[0, 0, :2] = 1.0
+    prob = torch.zeros(1, 3, 4, 4)
+    prob[0, 1] = 1.0
+    dist = instance_attributes(masks, prob)
+    assert torch.allclose(dist[0, 0], torch.tensor([0.0, 1.0, 0.0]))
+    assert torch.allclose(dist[0, 1], torch.full((3,), 1 / 3))
