@@ -137,6 +137,7 @@ class ImageRecord(_Model):
     score: float
     anomalous: bool
     truth: dict[str, float]
+    rule_z: dict[str, float] = {}  # each rule's violation in spreads of the validation normals
 
     @property
     def verdict(self) -> str:
@@ -288,13 +289,15 @@ def evaluate(run_path: str | Path | TrainedRun, data_root: str | Path, category:
                 spro_maps.append(small)
                 spro_regions.append(regions_of(item, size))
             truth = {name: float(logic.truth[offset, logic.rules.index(name)]) for name in live}
+            z_all = trained.calibration.rule_z(scores.rule_violation[offset:offset + 1])[0]
+            rule_z = {name: round(float(z_all[logic.rules.index(name)]), 4) for name in live}
             for name, value in truth.items():
                 truths[name].append(value)
             score = float(anomaly_map.max())
             records.append(ImageRecord(
                 key=f"test/{split}/{path.name}", path=str(path.resolve()), split=split, image_id=path.stem,
                 defect_type=item.get("defect_type") if split != GOOD else None, score=score,
-                anomalous=score > threshold, truth={k: round(v, 6) for k, v in truth.items()}))
+                anomalous=score > threshold, truth={k: round(v, 6) for k, v in truth.items()}, rule_z=rule_z))
         if on_progress is not None:
             on_progress(len(records), total)
     return _measure(trained, category, data_root, records, truths, spro_maps, spro_regions, regions_of.dropped,

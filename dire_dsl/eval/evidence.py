@@ -25,6 +25,10 @@ from dire_dsl.logic.grounding import Grounding
 from dire_dsl.logic.regions import cell_labels
 
 VIOLATED = 0.5
+Z_VIOLATED = 3.0
+"""A rule is abnormally violated when its violation is this many normal spreads above the
+validation normals' (see `Calibration.rule_z`): explanations rank rules by this, so a rule
+that is always half-true on good images is not taken for evidence."""
 """A rule (or an atom's member) is violated when its truth is below this, as in rule_stats."""
 
 _SLOT = re.compile(r"^(?P<object>[A-Za-z_]\w*)#(?P<slot>\d+)$")

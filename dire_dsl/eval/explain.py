@@ -26,7 +26,7 @@ from PIL import Image
 from pydantic import BaseModel
 
 from dire_dsl.atomic import atomic_write_bytes
-from dire_dsl.eval.evidence import VIOLATED, Mark, rule_objects, violated_marks
+from dire_dsl.eval.evidence import VIOLATED, Z_VIOLATED, Mark, rule_objects, violated_marks
 from dire_dsl.eval.inference import Scorer, open_run, read_rgb
 from dire_dsl.eval.overlay import enlarge, heat_overlay, marks_overlay, png_bytes, side_by_side
 from dire_dsl.train.api import TrainedRun
@@ -39,6 +39,7 @@ EVIDENCE_LINES = 4
 class RuleExplanation(BaseModel):
     rule: str
     truth: float
+    z: float  # violation in spreads of the validation normals (the logic distance of this rule)
     violated: bool
     hard: bool
     pruned: bool
@@ -78,17 +79,20 @@ def explain_scored(trained: TrainedRun, scores: BatchScores, index: int, image: 
     logic = scores.logic
     threshold = float(trained.calibration.threshold)
     rows = []
+    z_all = trained.calibration.rule_z(scores.rule_violation[index:index + 1])[0]
     for position, rule in enumerate(trained.program.rules):
         truth = float(logic.truth[index, logic.rules.index(rule.name)])
+        z = float(z_all[logic.rules.index(rule.name)])
         evidence = [line for atom in logic.atoms.get(rule.name, []) for line in atom.lines(index, limit=evidence_lines)]
         span = rule.span
         source = "\n".join(lines[span.line - 1:span.end_line]) if len(lines) >= span.end_line else rule.source
         rows.append(RuleExplanation(
-            rule=rule.name, truth=truth, violated=truth < VIOLATED and rule.name not in pruned, hard=rule.hard,
+            rule=rule.name, truth=truth, z=round(z, 3),
+            violated=(truth < VIOLATED or z >= Z_VIOLATED) and rule.name not in pruned, hard=rule.hard,
             pruned=rule.name in pruned, gate=float(gates[position]), line=span.line, source=source,
             objects=list(rule_objects(rule)),
             false_at=list(dict.fromkeys(m.label for m in marks if m.rule == rule.name)), evidence=evidence))
-    rows.sort(key=lambda row: (row.pruned, not row.violated, not row.false_at, row.truth))
+    rows.sort(key=lambda row: (row.pruned, not row.violated, -row.z, not row.false_at, row.truth))
     return Explanation(image=image, score=score, threshold=threshold,
                        verdict="anomalous" if score > threshold else "normal",
                        violated=[row.rule for row in rows if row.violated], rules=rows)
@@ -165,7 +169,7 @@ def render_text(explanations: Sequence[Explanation], all_rules: bool = True) -> 
                 continue
             status = "PRUNED" if row.pruned else ("VIOLATED" if row.violated else "holds")
             about = f" [about {', '.join(row.objects)}]" if row.objects else ""
-            lines.append(f"  {status:8} {row.rule} (truth {row.truth:.3f}, line {row.line}){about}")
+            lines.append(f"  {status:8} {row.rule} (truth {row.truth:.3f}, {row.z:+.1f} normal spreads, line {row.line}){about}")
             first, *rest = row.source.splitlines() or [""]
             lines.append(f"           | {first.strip()}")
             lines.extend(f"           | {more.strip()}" for more in rest)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from dire_dsl.eval.evaluate import EvalReport
-from dire_dsl.eval.evidence import VIOLATED, rule_objects
+from dire_dsl.eval.evidence import VIOLATED, Z_VIOLATED, rule_objects
 from dire_dsl.lang.ir import CheckedProgram
 
 
@@ -53,7 +53,10 @@ def pointing(report: EvalReport, program: CheckedProgram, changed: dict[str, set
     for record in report.images:
         if record.split != "logical_anomalies" or record.defect_type is None:
             continue
-        violated = sorted((v, name) for name, v in record.truth.items() if v < VIOLATED)
+        # Rank by how abnormal each rule is (its z against validation normals), not by raw truth:
+        # a rule that is always half-true on good images is not evidence.
+        violated = sorted((-z, name) for name, z in record.rule_z.items() if z >= Z_VIOLATED) if record.rule_z \
+            else sorted((v, name) for name, v in record.truth.items() if v < VIOLATED)
         targets = changed.get(record.defect_type, set())
         if not targets:
             hit = bool(violated)

@@ -77,8 +77,10 @@ def test_explain_names_every_rule_violated_first(tiny_run: Path, images: list[Pa
         assert {r.rule for r in item.rules} == set(lines)
         assert item.verdict == ("anomalous" if item.score > item.threshold else "normal")
         assert item.threshold == pytest.approx(run.calibration.threshold)
-        flags = [(r.violated, bool(r.false_at)) for r in item.rules]
-        assert flags == sorted(flags, reverse=True)  # violated rules first, then those false in part
+        flags = [r.violated for r in item.rules]
+        assert flags == sorted(flags, reverse=True)  # violated rules first ...
+        violated_z = [r.z for r in item.rules if r.violated and not r.pruned]
+        assert violated_z == sorted(violated_z, reverse=True)  # ... the most abnormal (vs. normals) first
         assert item.violated == [r.rule for r in item.rules if r.violated]
         for rule in item.rules:
             assert rule.line == lines[rule.rule]
