@@ -26,6 +26,7 @@ def user_errors(rules_hint: str = "the rules file") -> Iterator[None]:
     from dire_dsl.lang.render import render_all_text
     from dire_dsl.train.loop import TrainingDiverged
     from dire_dsl.train.run_dir import RunDirError
+    from dire_dsl.vision.backbones.base import BackboneError
 
     try:
         yield
@@ -36,6 +37,6 @@ def user_errors(rules_hint: str = "the rules file") -> Iterator[None]:
     except TrainingDiverged as error:
         fail(escape(f"training stopped: {error}"))
         raise typer.Exit(ExitCode.USER_ERROR) from None
-    except (DataError, RunDirError, DireError) as error:
+    except (DataError, RunDirError, DireError, BackboneError) as error:
         fail(escape(str(error)))
         raise typer.Exit(ExitCode.USER_ERROR) from None

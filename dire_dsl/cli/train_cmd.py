@@ -46,6 +46,7 @@ def train(
     from dire_dsl.train.api import train as run_training
     from dire_dsl.train.loop import TrainingDiverged
     from dire_dsl.train.run_dir import RunDirError
+    from dire_dsl.vision.backbones.base import BackboneError
 
     if device is Device.cuda:
         import torch
@@ -83,7 +84,7 @@ def train(
                     f"{out / 'checkpoints'} "
                     "(try a lower `lr` in the rules file's train block)"))
         raise typer.Exit(ExitCode.USER_ERROR) from None
-    except (DataError, RunDirError, DireError) as error:
+    except (DataError, RunDirError, DireError, BackboneError) as error:
         fail(escape(str(error)))
         raise typer.Exit(ExitCode.USER_ERROR) from None
     if helper:

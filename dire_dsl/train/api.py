@@ -66,6 +66,9 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
             height, width = input_shape(native_size(Path(config.data_root), config.category), config.image_size)
             config = config.model_copy(update={"input_height": height, "input_width": width})
         probe = build_detector(program, config)
+        fixed = probe.model.backbone.input_size
+        if fixed is not None and not resume:  # e.g. a ViT with fixed position embeddings: 224×224
+            config = config.model_copy(update={"input_height": fixed[0], "input_width": fixed[1]})
         stride = probe.model.backbone.strides[0]
         height, width = config.input_hw()
         say("loading data")

@@ -1,0 +1,41 @@
+"""Training runs on an open_clip tower too: a fixed input size (ViT position embeddings) wins
+over the rules file's image_size, and the run scores images afterwards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.train.helpers import PINS_RULES
+
+TINY = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16, "mlp_ratio": 2},
+    "text_cfg": {"context_length": 16, "vocab_size": 500, "width": 32, "heads": 2, "layers": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_name(tmp_path_factory: pytest.TempPathFactory) -> str:
+    import open_clip
+
+    path = tmp_path_factory.mktemp("clip") / "dire-train-tiny-vit.json"
+    path.write_text(json.dumps(TINY))
+    open_clip.add_model_config(path)
+    return path.stem
+
+
+def test_open_clip_backbone_trains_at_its_own_input_size(tiny_loco: Path, tmp_path: Path, tiny_clip_name: str) -> None:
+    from dire_dsl.train.api import load_run, train
+    from dire_dsl.train.scoring import score_batch
+
+    result = train(PINS_RULES, tiny_loco, tmp_path / "run",
+                   overrides={"backbone": f"open_clip:{tiny_clip_name}", "epochs": 1, "image_size": 96})
+    assert result.config.input_hw() == (64, 64)
+    run = load_run(tmp_path / "run")
+    scores = score_batch(run.detector, torch.rand(2, 3, 64, 64))
+    assert torch.isfinite(run.calibration.image_score(scores)).all()
+    assert [n for n, p in run.detector.model.backbone.named_parameters() if p.requires_grad]  # LoRA adapters
