@@ -90,8 +90,8 @@ def _kinds(scores: np.ndarray, splits: list[str]) -> tuple[float | None, float |
     return auroc.logical, auroc.structural, d(LOGICAL), d(STRUCTURAL)
 
 
-def _test_set(root: Path, category: str, size: int) -> tuple[torch.Tensor, list[str], list[str]]:
-    data = MVTecLOCO(root, category, "test", image_size=(size, size), load_masks=False)
+def _test_set(root: Path, category: str, size: tuple[int, int]) -> tuple[torch.Tensor, list[str], list[str]]:
+    data = MVTecLOCO(root, category, "test", image_size=size, load_masks=False)
     items = [data[i] for i in range(len(data))]
     images = torch.from_numpy(np.stack([item["image_uint8"] for item in items])).permute(0, 3, 1, 2).contiguous()
     return images, [item["anomaly_type"] for item in items], [item["path"] for item in items]
@@ -118,7 +118,7 @@ def run_category(category: str, root: Path, out: Path, overrides: dict, log) -> 
         log(f"{category}: {method}: logical {report.auroc.logical}, structural {report.auroc.structural}")
 
     plain, plain_minutes = trained["no rules"]
-    size = plain.config.image_size
+    size = plain.config.input_hw()
     log(f"{category}: PatchCore on the no-rules backbone")
     _, normals = load_split(root, category, "train", size)
     normals_t = torch.from_numpy(np.stack(normals)).permute(0, 3, 1, 2).contiguous()

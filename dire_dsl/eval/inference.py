@@ -2,7 +2,7 @@
 
 One place turns pixels into what `evaluate`, `explain`, the report and the sweep need, so
 they all score exactly the same way. The detector sees each image resized (PIL bilinear, as
-the training data loader does) to the run's square `image_size`; anomaly maps come back at
+the training data loader does) to the run's input size (`TrainConfig.input_hw`: the images' aspect ratio, long side `image_size`); anomaly maps come back at
 the image's own resolution. The `Scorer` keeps two clocks: all of inference (network,
 rules, nearest-neighbour search, map upsampling) and the logic layer's share of it
 (measured by hooks around the compiled rules' forward pass, so the scoring code itself is
@@ -50,11 +50,12 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise ImageReadError(path, f"{type(error).__name__}: {error}") from None
 
 
-def model_input(pixels: np.ndarray, size: int) -> Tensor:
-    """RGB uint8 [H, W, 3] → float [3, size, size] in [0, 1], resized like the training data."""
+def model_input(pixels: np.ndarray, hw: tuple[int, int]) -> Tensor:
+    """RGB uint8 [H, W, 3] → float [3, h, w] in [0, 1], resized like the training data."""
+    height, width = hw
     image = Image.fromarray(pixels)
-    if image.size != (size, size):
-        image = image.resize((size, size), Image.BILINEAR)
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.BILINEAR)
     return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
 
 
@@ -84,7 +85,7 @@ class Scorer:
 
     def __init__(self, trained: TrainedRun) -> None:
         self.trained = trained
-        self.size = trained.config.image_size
+        self.size = trained.config.input_hw()
         self.clock = Clock()
 
     @contextmanager

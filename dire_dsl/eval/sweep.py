@@ -182,7 +182,7 @@ def setting_name(setting: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ criterion
-def _validation_set(program: CheckedProgram, data_root: Path, category: str, size: int, n: int,
+def _validation_set(program: CheckedProgram, data_root: Path, category: str, size: tuple[int, int], n: int,
                     seed: int) -> tuple[np.ndarray, list[np.ndarray], str]:
     """Validation normals and rule-derived anomalies at `size` (never test images)."""
     from dire_dsl.data.edits import synthesize_anomalies
@@ -210,7 +210,7 @@ def _validation_set(program: CheckedProgram, data_root: Path, category: str, siz
     if not pool:
         raise DataError(f"{path}: none of the annotated images is in the data set")
     images = [img for img, _ in pool]
-    components = [resize_components(parts, (size, size)) for _, parts in pool]
+    components = [resize_components(parts, size) for _, parts in pool]
     results = synthesize_anomalies(program, images, components, n, np.random.default_rng([seed, rng_stream]))
     if not results:
         raise DataError(f"no rule-breaking edit fits the annotated {source_split} images; the sweep has no anomalies "
@@ -332,7 +332,7 @@ def sweep(rules_path: str | Path, data_root: str | Path, grid: Mapping[str, Sequ
         except ValidationError as error:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
             raise SweepError(f"setting {setting_name(setting)}: {problems}") from None
-    sets: dict[int, tuple[np.ndarray, list[np.ndarray], str]] = {}
+    sets: dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray], str]] = {}
     rows: list[SweepRow] = []
     runs: list[TrainedRun] = []
     for setting, values, config in plan:
@@ -345,9 +345,9 @@ def sweep(rules_path: str | Path, data_root: str | Path, grid: Mapping[str, Sequ
             trained = train(rules_path, root, run_dir, category=category, overrides=values, force=True,
                             on_step=on_step)
         seconds = time.perf_counter() - started
-        size = trained.config.image_size
+        size = trained.config.input_hw()
         if size not in sets:
-            say(f"{name}: synthesizing validation anomalies at {size} px")
+            say(f"{name}: synthesizing validation anomalies at {size[1]}×{size[0]} px")
             sets[size] = _validation_set(program, root, trained.config.category, size,
                                          n_anomalies or VALIDATION_ANOMALIES, trained.config.seed)
         say(f"{name}: validation criterion")

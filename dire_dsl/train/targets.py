@@ -25,6 +25,16 @@ class HeadTargets:
     attributes: dict[tuple[str, str], Tensor]  # [h, w] value index, −1 where undefined
 
 
+CENTER_SPREAD = 0.15
+"""Centre-heatmap σ as a fraction of the instance's longer bounding-box side (as CenterNet
+sizes it by the box): a thin screw gets as learnable a peak as a round nut of its length."""
+
+
+def _extent(ys: np.ndarray, xs: np.ndarray, scale_y: float, scale_x: float) -> float:
+    """Longer side of the instance's bounding box, in head cells."""
+    return max((ys.max() - ys.min() + 1) * scale_y, (xs.max() - xs.min() + 1) * scale_x)
+
+
 def _gaussian(height: int, width: int, cx: float, cy: float, sigma: float) -> np.ndarray:
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     return np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2))
@@ -52,8 +62,7 @@ def build_targets(components: list[Component], layout: HeadLayout, size: tuple[i
         ys, xs = np.nonzero(component.mask)
         scale_y, scale_x = height / component.mask.shape[0], width / component.mask.shape[1]
         cy, cx = (ys.mean() + 0.5) * scale_y - 0.5, (xs.mean() + 0.5) * scale_x - 0.5
-        radius = np.sqrt(mass / np.pi)
-        blob = _gaussian(height, width, cx, cy, max(radius / 3, 0.7))
+        blob = _gaussian(height, width, cx, cy, max(CENTER_SPREAD * _extent(ys, xs, scale_y, scale_x), 0.7))
         peak_y, peak_x = int(round(min(max(cy, 0), height - 1))), int(round(min(max(cx, 0), width - 1)))
         blob[peak_y, peak_x] = 1.0
         centers[o] = np.maximum(centers[o], blob)
