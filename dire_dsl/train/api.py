@@ -23,6 +23,7 @@ from dire_dsl.train.scoring import RULE_STD_FLOOR, Calibration, _std, build_memo
 from dire_dsl.vision.heads import HeadLayout
 
 SCORE_BATCH = 32
+IMPLEMENTED_GROUNDING = ("few_shot",)
 
 
 class RunMismatchError(DireError):
@@ -58,6 +59,10 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
     program = load_rules(rules)
     source = read_rules_text(rules)
     config = _run_config(program, data_root, category, overrides, out, resume)
+    if config.grounding not in IMPLEMENTED_GROUNDING:
+        raise RunMismatchError(f"grounding = {config.grounding} is not implemented yet; use few_shot (COCO component "
+                               "annotations of a few normal images) or a grounding model of your own "
+                               "(docs/extending.md)")
     with process_group(config.device) as (rank, _):
         if rank == 0 and not resume:
             check_new_run_dir(out, force=force)

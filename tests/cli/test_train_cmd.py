@@ -85,3 +85,16 @@ def test_diverging_run_exits_one_with_the_loss_terms(cli_app: typer.Typer, runne
     result = _train(cli_app, runner, PINS_RULES, tiny_loco, out)
     _assert_user_error(result, "training stopped", "compact=nan", "last good checkpoint")
     assert open_run_dir(out).load_checkpoint().step == 2
+
+
+def test_unimplemented_grounding_mode_is_refused_before_training(tmp_path: Path, tiny_loco: Path) -> None:
+    from dire_dsl.cli.app import _register_commands, app
+
+    _register_commands()
+    rules = tmp_path / "p.rules"
+    rules.write_text('category pushpins\nobject pushpin "a pin"\n\nrule r:\n    count(pushpin) == 15\n\n'
+                     "train { grounding = prompts }\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", str(rules), "--data", str(tiny_loco), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert "grounding = prompts is not implemented yet" in result.output
+    assert not (tmp_path / "run").exists()
