@@ -9,6 +9,7 @@ instance's attributes (values as text).
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -23,8 +24,6 @@ class AnnotationError(DataError):
 
 def read_coco_components(path: Path) -> dict[str, list[Component]]:
     """Components of every annotated image, keyed by the image's file name (its last path part)."""
-    from pycocotools import mask as mask_utils
-
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         categories = {c["id"]: c["name"] for c in data["categories"]}
@@ -39,21 +38,28 @@ def read_coco_components(path: Path) -> dict[str, list[Component]]:
     for index, ann in enumerate(annotations):
         try:
             image = images[ann["image_id"]]
-            height, width = int(image["height"]), int(image["width"])
-            segmentation = ann["segmentation"]
-            if isinstance(segmentation, list):
-                rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-            elif isinstance(segmentation.get("counts"), list):
-                rle = mask_utils.frPyObjects(segmentation, height, width)
-            else:
-                rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")}
-            mask = mask_utils.decode(rle).astype(bool)
+            mask = decode_segmentation(ann["segmentation"], int(image["height"]), int(image["width"]))
             name = categories[ann["category_id"]]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise AnnotationError(f"{path}: annotation #{index} is malformed ({error!r})") from None
         attributes = {str(k): str(v) for k, v in (ann.get("attributes") or {}).items()}
         components[PurePosixPath(image["file_name"]).name].append(Component(name, mask, attributes))
     return components
+
+
+def decode_segmentation(segmentation: dict | list, height: int, width: int) -> np.ndarray:
+    """A COCO segmentation (polygons, uncompressed or compressed RLE) as a boolean mask."""
+    from pycocotools import mask as mask_utils
+
+    if isinstance(segmentation, list):
+        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+    elif isinstance(segmentation.get("counts"), list):
+        rle = mask_utils.frPyObjects(segmentation, height, width)
+    else:
+        rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")}
+    with warnings.catch_warnings():  # pycocotools vs numpy 2: a harmless DeprecationWarning
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return mask_utils.decode(rle).astype(bool)
 
 
 def check_objects_annotated(components: dict[str, list[Component]], objects: list[str], path: Path) -> None:

@@ -13,7 +13,6 @@ per-image records (records/<split>.jsonl), written by `dire synth`, are optional
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -329,19 +328,10 @@ class MVTecLOCO(torch.utils.data.Dataset):
         return item
 
     def _decode(self, ann: dict, H: int, W: int) -> dict:
-        from pycocotools import mask as mask_utils
+        from dire_dsl.data.coco import decode_segmentation
 
         h, w = ann["_size"]
-        seg = ann["segmentation"]
-        if isinstance(seg, list):
-            rle = mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
-        elif isinstance(seg.get("counts"), list):
-            rle = mask_utils.frPyObjects(seg, h, w)
-        else:
-            rle = {"size": seg["size"], "counts": seg["counts"].encode("ascii")}
-        with warnings.catch_warnings():  # pycocotools vs numpy 2: a harmless DeprecationWarning
-            warnings.simplefilter("ignore", DeprecationWarning)
-            m = mask_utils.decode(rle).astype(bool)
+        m = decode_segmentation(ann["segmentation"], h, w)
         if (H, W) != (h, w):
             m = np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize((W, H), Image.NEAREST)) > 0
         return {"category": ann["category"], "attributes": dict(ann.get("attributes", {})),
