@@ -28,7 +28,7 @@ from dire_dsl.eval.report import write_report
 from dire_dsl.lang.diagnostics import DireError
 from dire_dsl.train.api import train
 
-DEMO_DATA: dict[str, int] = {"n_train": 120, "n_val": 30, "n_test": 90, "size": 192}
+DEMO_DATA: dict[str, int] = {"n_train": 200, "n_val": 40, "n_test": 100, "size": 256}
 """The default data set: enough images for the metrics to mean something, small enough to be quick."""
 
 DEMO_TRAIN: dict[str, Any] = {"epochs": 12, "image_size": 160}
