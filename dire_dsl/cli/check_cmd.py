@@ -11,7 +11,7 @@ import typer
 from dire_dsl.cli.app import app
 from dire_dsl.cli.exit_codes import ExitCode
 from dire_dsl.cli.output import OutputFormat, fail
-from dire_dsl.cli.paths import NoRulesFiles, expand_rules_paths
+from dire_dsl.cli.paths import rules_files_or_exit
 
 
 @app.command("check")
@@ -25,11 +25,7 @@ def check(
     from dire_dsl.lang.program import RulesFileError, check_file
     from dire_dsl.lang.render import render_all_text
 
-    try:
-        files = expand_rules_paths(paths)
-    except NoRulesFiles as error:
-        fail(str(error))
-        raise typer.Exit(ExitCode.USAGE_ERROR) from None
+    files = rules_files_or_exit(paths)
     reports, n_errors, n_warnings, failed = [], 0, 0, False
     for file in files:
         try:

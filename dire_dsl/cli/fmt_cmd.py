@@ -11,7 +11,7 @@ import typer
 from dire_dsl.cli.app import app
 from dire_dsl.cli.exit_codes import ExitCode
 from dire_dsl.cli.output import fail
-from dire_dsl.cli.paths import NoRulesFiles, expand_rules_paths
+from dire_dsl.cli.paths import rules_files_or_exit
 
 
 @app.command("fmt")
@@ -27,11 +27,7 @@ def fmt(
     from dire_dsl.lang.program import RulesFileError, read_rules_text
     from dire_dsl.lang.render import render_all_text
 
-    try:
-        files = expand_rules_paths(paths)
-    except NoRulesFiles as error:
-        fail(str(error))
-        raise typer.Exit(ExitCode.USAGE_ERROR) from None
+    files = rules_files_or_exit(paths)
     changed, broken, unwritable = [], False, False
     for file in files:
         try:

@@ -25,3 +25,17 @@ def expand_rules_paths(paths: list[Path]) -> list[Path]:
         else:
             raise NoRulesFiles(f"{path}: no such file or folder")
     return files
+
+
+def rules_files_or_exit(paths: list[Path]) -> list[Path]:
+    """`expand_rules_paths` for a command: a bad path is a usage error (message, exit 2)."""
+    import typer
+
+    from dire_dsl.cli.exit_codes import ExitCode
+    from dire_dsl.cli.output import fail
+
+    try:
+        return expand_rules_paths(paths)
+    except NoRulesFiles as error:
+        fail(str(error))
+        raise typer.Exit(ExitCode.USAGE_ERROR) from None
