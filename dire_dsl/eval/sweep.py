@@ -303,8 +303,9 @@ def _finished(run_dir: Path, config: TrainConfig) -> TrainedRun | None:
         trained = load_run(run_dir)
     except Exception:  # not a run, an unfinished one, or from another version: train again
         return None
-    saved = trained.config.model_dump(exclude={"slots"})
-    return trained if saved == config.model_dump(exclude={"slots"}) else None
+    derived = {"slots", "peak_separation"}  # set from the data at training time
+    saved = trained.config.model_dump(exclude=derived)
+    return trained if saved == config.model_dump(exclude=derived) else None
 
 
 def sweep(rules_path: str | Path, data_root: str | Path, grid: Mapping[str, Sequence[Any]], out_dir: str | Path, *,

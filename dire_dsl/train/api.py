@@ -21,6 +21,7 @@ from dire_dsl.train.loop import train_detector
 from dire_dsl.train.run_dir import RunDir, check_new_run_dir, create_run_dir, open_run_dir
 from dire_dsl.train.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
 from dire_dsl.vision.heads import HeadLayout
+from dire_dsl.vision.instances import PEAK_SEPARATION
 
 SCORE_BATCH = 32
 IMPLEMENTED_GROUNDING = ("few_shot",)
@@ -78,7 +79,11 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
         height, width = config.input_hw()
         say("loading data")
         data = load_train_data(program, config, layout, (height // stride, width // stride))
-        config = config.model_copy(update={"slots": slots_for(data.max_instances)}) if not resume else config
+        if not resume:
+            config = config.model_copy(update={
+                "slots": slots_for(data.max_instances),
+                "peak_separation": {name: round(PEAK_SEPARATION * size, 4) for name, size in data.sizes.items()},
+            })
         run = _open_run(out, config, source, resume=resume, force=force, rank=rank)
         say("training")
         detector = train_detector(program, config, data, run, resume=resume, on_step=on_step)

@@ -38,6 +38,9 @@ class TrainConfig(BaseModel):
     seed: int = Field(0, ge=0)
     use_rules: bool = True
     slots: int = Field(20, ge=1)
+    # Set from the annotations at training time: per object, how far apart two instances'
+    # centres must be (fraction of the image's long side); see vision.instances.PEAK_SEPARATION.
+    peak_separation: dict[str, float] = Field(default_factory=dict)
     device: str = "cpu"
     input_height: int = Field(0, ge=0)  # set from the data at training time; 0 = square image_size
     input_width: int = Field(0, ge=0)

@@ -42,6 +42,7 @@ class TrainData:
     anomalies: SyntheticAnomalies
     max_instances: int = 1
     names: list[str] = field(default_factory=list)
+    sizes: dict[str, float] = field(default_factory=dict)  # object -> typical size (see typical_sizes)
 
 
 def _as_tensor(images: list[np.ndarray]) -> Tensor:
@@ -66,6 +67,18 @@ def load_split(root: Path, category: str, split: str, hw: tuple[int, int]) -> tu
         names.append(Path(sample.path).name)
         images.append(np.asarray(sample.image_uint8 if hasattr(sample, "image_uint8") else sample.image))
     return names, images
+
+
+def typical_sizes(components: list[Component]) -> dict[str, float]:
+    """Per object, the median bounding-box long side of its annotated instances, as a
+    fraction of the image's long side (how far apart two instances' centres can be)."""
+    sides: dict[str, list[float]] = {}
+    for component in components:
+        ys, xs = np.nonzero(component.mask)
+        if ys.size:
+            side = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1) / max(component.mask.shape)
+            sides.setdefault(component.object, []).append(float(side))
+    return {name: float(np.median(values)) for name, values in sides.items()}
 
 
 def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: HeadLayout, head_size: tuple[int, int],
@@ -95,10 +108,11 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
             max((sum(1 for c in parts if c.object == o.name) for o in program.objects), default=1)
             for parts in by_name.values()
         )
+    sizes = typical_sizes([c for parts in components.values() for c in parts])
     anomalies = _synthesize(program, normals, annotated, components, config, layout, head_size) if synthesize \
         else SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     return TrainData(_as_tensor(normals), annotated, targets, _as_tensor(validation) if validation else
-                     torch.zeros(0, 3, *hw, dtype=torch.uint8), anomalies, max(max_instances, 1), names)
+                     torch.zeros(0, 3, *hw, dtype=torch.uint8), anomalies, max(max_instances, 1), names, sizes)
 
 
 def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated: list[int],

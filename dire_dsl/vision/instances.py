@@ -1,7 +1,11 @@
 """Soft instances from a class mask and a centre heatmap (CenterNet-style).
 
-Peaks of the heatmap (3×3 non-maximum suppression, top K) become instance slots. The
-choice of peaks is discrete, but everything measured from them is differentiable: a
+Peaks of the heatmap (3×3 local maxima, top K) become instance slots. A heatmap learned
+from a few images is often a ridge along a long part (a screw, a cable) with several bumps
+on it; a bump is therefore dropped when a higher peak lies within the object's typical
+size *and* the class mask joins the two (the bumps of one screw), but kept when background
+lies between them (two parallel cables, the two ends of a cut cable). The choice of peaks
+is discrete, but everything measured from them is differentiable: a
 slot's presence is the heatmap value at its peak, and its mask is the class mask shared
 among the peaks by a soft nearest-peak assignment.
 """
@@ -28,12 +32,13 @@ PRESENCE_SHARPNESS = 0.06
 
 
 def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: float = 0.15,
-                      spread: float = 0.08) -> SoftInstances:
+                      spread: float = 0.08, radius: int = 1) -> SoftInstances:
     """Instances of one object for a batch.
 
     mask_prob, center_prob: [B, h, w] in [0, 1]. `min_peak` drops weak peaks (their presence
     is zeroed, so K spurious bumps cannot add up to a phantom instance); `spread` is the
-    width, in image fractions, of the soft assignment of pixels to peaks. A peak's height is
+    width, in image fractions, of the soft assignment of pixels to peaks; `radius` (cells) is
+    how near a higher peak, joined to it by the mask, may be before a peak is dropped. A peak's height is
     a detection score, not a probability (an object whose exact centre pixel is uncertain
     peaks well below 1), so presence is the height passed through a soft threshold at
     PRESENCE_AT: the soft count then counts detections.
@@ -42,7 +47,13 @@ def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: 
     k = min(k, height * width)
     pooled = F.max_pool2d(center_prob.unsqueeze(1), 3, stride=1, padding=1).squeeze(1)
     peaks = torch.where(center_prob >= pooled, center_prob, torch.zeros_like(center_prob))
-    values, index = peaks.flatten(1).topk(k, dim=1)
+    if radius > 1:
+        values, index = peaks.flatten(1).topk(min(CANDIDATES * k, height * width), dim=1)
+        values = values * _not_joined_to_higher(values.detach(), index, mask_prob.detach(), width, radius)
+        values, order = values.topk(k, dim=1)
+        index = index.gather(1, order)
+    else:
+        values, index = peaks.flatten(1).topk(k, dim=1)
     heights = center_prob.flatten(1).gather(1, index)
     presence = torch.sigmoid((heights - PRESENCE_AT) / PRESENCE_SHARPNESS) * (values.detach() >= min_peak).to(center_prob.dtype)
     ys = (index // width).to(center_prob.dtype)
@@ -56,6 +67,45 @@ def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: 
     assignment = torch.softmax(logits, dim=1)
     masks = mask_prob.unsqueeze(1) * assignment * (presence.detach() > 0).to(mask_prob.dtype).view(batch, k, 1, 1)
     return SoftInstances(masks, presence, centers)
+
+
+CANDIDATES = 3
+"""Local maxima considered per slot before bumps are merged."""
+JOINED_AT = 0.25
+"""Mask probability the straight path between two peaks must keep to join them."""
+PATH_SAMPLES = 9
+
+
+def _not_joined_to_higher(values: Tensor, index: Tensor, mask_prob: Tensor, width: int, radius: int) -> Tensor:
+    """1 for candidate peaks to keep, 0 for those within `radius` cells (Chebyshev) of a higher
+    candidate with the class mask ≥ JOINED_AT all along the straight path between them.
+
+    values, index: [B, M] candidate heights and flat cell indices; mask_prob [B, h, w].
+    """
+    batch, m = values.shape
+    ys = torch.div(index, width, rounding_mode="floor").to(mask_prob.dtype)
+    xs = (index % width).to(mask_prob.dtype)
+    near = torch.maximum((ys[:, :, None] - ys[:, None, :]).abs(), (xs[:, :, None] - xs[:, None, :]).abs()) <= radius
+    order = torch.arange(m, device=values.device)
+    higher = (values[:, None, :] > values[:, :, None]) | (
+        (values[:, None, :] == values[:, :, None]) & (order[None, None, :] < order[:, None]))  # [B, i, j]: j above i
+    t = torch.linspace(0, 1, PATH_SAMPLES, device=values.device, dtype=mask_prob.dtype)
+    path_y = (ys[:, :, None, None] + t * (ys[:, None, :, None] - ys[:, :, None, None])).round().long()
+    path_x = (xs[:, :, None, None] + t * (xs[:, None, :, None] - xs[:, :, None, None])).round().long()
+    along = mask_prob.flatten(1).gather(1, (path_y * width + path_x).flatten(1)).view(batch, m, m, PATH_SAMPLES)
+    joined = along.amin(dim=-1) >= JOINED_AT
+    dropped = (near & higher & joined & (values[:, None, :] > 0)).any(dim=-1)
+    return (~dropped).to(values.dtype)
+
+
+PEAK_SEPARATION = 0.4
+"""Peaks joined by the mask and nearer than this fraction of an object's typical size
+(bounding-box long side) are one instance: two touching round parts are a whole size apart."""
+
+
+def peak_radius(separation: float, mask_hw: tuple[int, int]) -> int:
+    """Suppression radius in cells for a separation given as a fraction of the image's long side."""
+    return max(1, int(separation * max(mask_hw)))
 
 
 def instance_attributes(instance_masks: Tensor, attribute_prob: Tensor) -> Tensor:

@@ -11,7 +11,7 @@ from dire_dsl.lang import ir
 from dire_dsl.logic.grounding import Grounding, ObjectGrounding
 from dire_dsl.vision.backbones.base import Backbone
 from dire_dsl.vision.heads import GroundingHead, HeadLayout, HeadOutput
-from dire_dsl.vision.instances import extract_instances, instance_attributes
+from dire_dsl.vision.instances import extract_instances, instance_attributes, peak_radius
 
 
 @dataclass
@@ -23,12 +23,16 @@ class ModelOutput:
 class GroundingModel(nn.Module):
     """Finds the rules file's objects in images and hands the logic layer a Grounding."""
 
-    def __init__(self, program: ir.CheckedProgram, backbone: Backbone, slots: int = 20, embed_dim: int = 64) -> None:
+    def __init__(self, program: ir.CheckedProgram, backbone: Backbone, slots: int = 20, embed_dim: int = 64,
+                 peak_separation: dict[str, float] | None = None) -> None:
+        """`peak_separation`: per object, the distance (fraction of the image's long side) below
+        which two centre peaks are one instance; objects not named keep a 3×3 window."""
         super().__init__()
         self.layout = HeadLayout.from_program(program)
         self.backbone = backbone
         self.head = GroundingHead(backbone.channels, self.layout, embed_dim=embed_dim)
         self.slots = slots
+        self.peak_separation = dict(peak_separation or {})
 
     def forward(self, images: Tensor) -> ModelOutput:
         head = self.head(self.backbone.forward_features(images).maps)
@@ -39,8 +43,10 @@ class GroundingModel(nn.Module):
         mask_prob = torch.sigmoid(head.mask_logits)
         center_prob = torch.sigmoid(head.center_logits)
         objects: dict[str, ObjectGrounding] = {}
+        mask_hw = (mask_prob.shape[-2], mask_prob.shape[-1])
         for index, name in enumerate(self.layout.objects):
-            found = extract_instances(mask_prob[:, index], center_prob[:, index], self.slots)
+            radius = peak_radius(self.peak_separation.get(name, 0.0), mask_hw)
+            found = extract_instances(mask_prob[:, index], center_prob[:, index], self.slots, radius=radius)
             attributes = {
                 attr: instance_attributes(found.masks, torch.softmax(head.attribute_logits[(obj, attr)], dim=1))
                 for obj, attr, _ in self.layout.attributes if obj == name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from dire_dsl.vision.instances import extract_instances, instance_attributes
+from dire_dsl.vision.instances import extract_instances, instance_attributes, peak_radius
 
 
 def blob(h: int, w: int, cy: float, cx: float, sigma: float = 1.0, peak: float = 1.0) -> torch.Tensor:
@@ -53,3 +53,37 @@ def test_instance_attributes_average_pixels_and_empty_slots_are_uniform() -> Non
     dist = instance_attributes(masks, prob)
     assert torch.allclose(dist[0, 0], torch.tensor([0.0, 1.0, 0.0]))
     assert torch.allclose(dist[0, 1], torch.full((3,), 1 / 3))
+
+
+def ridge_with_two_bumps(gap: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A horizontal part 20 cells long whose heatmap has two bumps; `gap` cuts its mask."""
+    mask = torch.zeros(1, 24, 32)
+    mask[0, 10:13, 4:24] = 1.0
+    if gap is not None:
+        mask[0, 10:13, gap] = 0.0
+    heat = torch.maximum(blob(24, 32, 11, 8, sigma=1.5, peak=0.7), blob(24, 32, 11, 18, sigma=1.5, peak=0.6))
+    return mask, heat[None]
+
+
+def test_bumps_joined_by_the_mask_are_one_instance_within_the_radius() -> None:
+    mask, heat = ridge_with_two_bumps()
+    assert abs(float(extract_instances(mask, heat, k=4).presence.sum()) - 2) < 0.05  # 3×3 window: two
+    found = extract_instances(mask, heat, k=4, radius=12)
+    assert abs(float(found.presence.sum()) - 1) < 0.05
+    assert abs(float(found.centers[0, 0, 0]) - 8.5 / 32) < 1e-6  # the higher bump is the one kept
+
+
+def test_peaks_split_by_background_stay_two_instances() -> None:
+    mask, heat = ridge_with_two_bumps(gap=slice(12, 15))  # a cut part: two pieces
+    assert abs(float(extract_instances(mask, heat, k=4, radius=12).presence.sum()) - 2) < 0.05
+
+
+def test_peaks_farther_than_the_radius_stay_two_instances() -> None:
+    mask, heat = ridge_with_two_bumps()
+    assert abs(float(extract_instances(mask, heat, k=4, radius=6).presence.sum()) - 2) < 0.05
+
+
+def test_peak_radius_is_a_fraction_of_the_maps_long_side() -> None:
+    assert peak_radius(0.0, (24, 32)) == 1
+    assert peak_radius(0.25, (24, 32)) == 8
+    assert peak_radius(0.25, (64, 16)) == 16
