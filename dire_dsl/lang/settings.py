@@ -68,7 +68,7 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("max_gain", float, 11.0, "Push gain when every rule fails (1 = logic does not lead).", low=1.0),
     SettingSpec("margin", float, 1.0, "Distance the push loss drives anomalies beyond.", low=0.0, low_open=True),
     SettingSpec("compactness", float, 1.0, "Weight of the pull of normal embeddings to the centre.", low=0.0),
-    SettingSpec("rule_weight", float, 1.0, "Weight of rule satisfaction on normal images.", low=0.0),
+    SettingSpec("rule_weight", float, 0.1, "Weight of rule satisfaction on normal images.", low=0.0),
     SettingSpec("component_weight", float, 1.0, "Weight of the component (mask) loss.", low=0.0),
     SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding.", low=0.0),
     SettingSpec("fusion", float, 0.8, "Share of the logic distance in the fused score (rest: embedding distance).",

@@ -30,7 +30,7 @@ class TrainConfig(BaseModel):
     max_gain: float = Field(11.0, ge=1)
     margin: float = Field(1.0, gt=0)
     compactness: float = Field(1.0, ge=0)
-    rule_weight: float = Field(1.0, ge=0)
+    rule_weight: float = Field(0.1, ge=0)  # larger lets the grounding invent parts to satisfy the rules
     component_weight: float = Field(1.0, ge=0)
     shots: int = Field(5, ge=0)
     fusion: float = Field(0.8, ge=0, le=1)
