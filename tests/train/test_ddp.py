@@ -33,7 +33,9 @@ result = train(sys.argv[1], sys.argv[2], sys.argv[3])
 assert not dist.is_initialized(), "train() must destroy the process group it created"
 state = result.detector.state_dict()
 digest = hashlib.sha256(b"".join(state[k].numpy().tobytes() for k in sorted(state))).hexdigest()
-print("rank", os.environ["RANK"], digest, flush=True)
+# a file per rank: the two ranks' prints can interleave on the shared stdout
+with open(os.path.join(sys.argv[4], "digest-" + os.environ["RANK"]), "w") as f:
+    f.write(digest)
 """
 
 
@@ -54,9 +56,9 @@ def test_two_processes_train_the_single_process_model(tmp_path: Path, tiny_loco:
     script.write_text(RANK_SCRIPT, encoding="utf-8")
     out = tmp_path / "run"
     result = run_child([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                        str(script), str(PINS_RULES), str(tiny_loco), str(out)], timeout=240)
+                        str(script), str(PINS_RULES), str(tiny_loco), str(out), str(tmp_path)], timeout=240)
 
-    digests = {line.split()[1]: line.split()[2] for line in result.stdout.splitlines() if line.startswith("rank ")}
+    digests = {path.name.split("-")[1]: path.read_text() for path in tmp_path.glob("digest-*")}
     assert digests.keys() == {"0", "1"} and len(set(digests.values())) == 1, result.stdout  # one model on both ranks
     assert log_steps(out) == log_steps(reference_run)  # rank 0 alone writes the log
 
