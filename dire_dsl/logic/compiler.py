@@ -122,13 +122,17 @@ class CompiledRules(nn.Module):
         self._rasters = RasterCache(program.regions)
 
     def forward(self, grounding: Grounding) -> LogicOutput:
-        env = self._env(grounding)
-        truths = []
-        for name, rule in zip(self.rule_names, self._rules):
-            env.rule = name
-            truths.append(rule(env).expand(grounding.batch_size))
-        truth = torch.stack(truths, dim=1)
-        return LogicOutput(truth, self.gates.aggregate(truth), self.rule_names, env.atoms)
+        """Rule truths in the grounding's dtype. Mixed precision (autocast) is switched off here:
+        products of many truths in [0, 1] underflow in float16, and the fuzzy operators keep
+        their stability margins only in float32 or wider."""
+        with torch.autocast(device_type=grounding.device.type, enabled=False):
+            env = self._env(grounding)
+            truths = []
+            for name, rule in zip(self.rule_names, self._rules):
+                env.rule = name
+                truths.append(rule(env).expand(grounding.batch_size))
+            truth = torch.stack(truths, dim=1)
+            return LogicOutput(truth, self.gates.aggregate(truth), self.rule_names, env.atoms)
 
     def _env(self, grounding: Grounding) -> Env:
         grounding.validate(self.program)

@@ -40,8 +40,12 @@ def component_loss(mask_logits: Tensor, center_logits: Tensor, mask_target: Tens
     """Supervised grounding loss on annotated images.
 
     mask/center logits and targets: [B, O, h, w]; attribute targets: [B, h, w] value index,
-    −1 where the attribute is undefined (background or another object).
+    −1 where the attribute is undefined (background or another object). Computed in float32
+    whatever the logits' dtype: under float16 autocast 1 − 1e-4 rounds to 1, and the focal
+    loss's log(1 − p) would be −inf.
     """
+    mask_logits, center_logits = mask_logits.float(), center_logits.float()
+    attribute_logits = {key: logits.float() for key, logits in attribute_logits.items()}
     loss = F.binary_cross_entropy_with_logits(mask_logits, mask_target) + dice_loss(mask_logits, mask_target)
     loss = loss + heatmap_focal_loss(center_logits, center_target)
     for key, logits in attribute_logits.items():

@@ -36,20 +36,24 @@ class GroundingModel(nn.Module):
 
     def forward(self, images: Tensor) -> ModelOutput:
         head = self.head(self.backbone.forward_features(images).maps)
-        return ModelOutput(self.ground(head), head)
+        with torch.autocast(device_type=images.device.type, enabled=False):
+            return ModelOutput(self.ground(head), head)
 
     def ground(self, head: HeadOutput) -> Grounding:
-        """Turn raw head logits into the contract: masks, instances, presence, attributes."""
-        mask_prob = torch.sigmoid(head.mask_logits)
-        center_prob = torch.sigmoid(head.center_logits)
+        """Turn raw head logits into the contract: masks, instances, presence, attributes.
+
+        The contract is float32 even when the head ran under autocast in float16: the rules
+        need one dtype for every tensor and more precision than float16 gives."""
+        mask_prob = torch.sigmoid(head.mask_logits.float())
+        center_prob = torch.sigmoid(head.center_logits.float())
         objects: dict[str, ObjectGrounding] = {}
         mask_hw = (mask_prob.shape[-2], mask_prob.shape[-1])
         for index, name in enumerate(self.layout.objects):
             radius = peak_radius(self.peak_separation.get(name, 0.0), mask_hw)
             found = extract_instances(mask_prob[:, index], center_prob[:, index], self.slots, radius=radius)
             attributes = {
-                attr: instance_attributes(found.masks, torch.softmax(head.attribute_logits[(obj, attr)], dim=1))
+                attr: instance_attributes(found.masks, torch.softmax(head.attribute_logits[(obj, attr)].float(), dim=1))
                 for obj, attr, _ in self.layout.attributes if obj == name
             }
             objects[name] = ObjectGrounding(mask_prob[:, index], found.masks, found.presence, attributes)
-        return Grounding(objects, head.embedding)
+        return Grounding(objects, head.embedding.float())

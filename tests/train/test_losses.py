@@ -69,3 +69,15 @@ def test_component_loss_is_lower_for_the_right_answer() -> None:
     good = losses.component_loss(target * 10 - 5, centers * 10 - 5, target, centers, good_attr, attr_target)
     bad = losses.component_loss(5 - target * 10, 5 - centers * 10, target, centers, bad_attr, attr_target)
     assert float(good) < float(bad)
+
+
+def test_component_loss_stays_finite_for_confident_half_precision_logits() -> None:
+    """Autocast hands the loss float16 logits; a confident head (|logit| ≥ 12) must not give log(0)."""
+    target = torch.zeros(1, 1, 8, 8)
+    target[0, 0, 2:5, 2:5] = 1.0
+    centers = torch.zeros(1, 1, 8, 8)
+    centers[0, 0, 3, 3] = 1.0
+    confident = (target * 24 - 12).half()
+    loss = losses.component_loss(confident, (centers * 24 - 12).half(), target, centers, {}, {})
+    assert loss.dtype == torch.float32
+    assert math.isfinite(float(loss))

@@ -46,3 +46,20 @@ def test_gradients_reach_backbone_and_head() -> None:
      + out.grounding.objects["pushpin"].mask.sum()).backward()
     assert model.head.predict.weight.grad is not None
     assert next(model.backbone.parameters()).grad is not None
+
+
+def test_under_mixed_precision_the_contract_stays_float32_and_the_rules_run() -> None:
+    """With autocast the backbone and head run in half precision; the grounding contract and
+    the rules stay float32 (one dtype for every tensor; fuzzy products underflow in float16)."""
+    from dire_dsl.logic.compiler import CompiledRules
+
+    program = load_rules(ROOT / "rules" / "pushpins.rules")
+    model = GroundingModel(program, create_backbone("conv-small", width=16), slots=4, embed_dim=8)
+    rules = CompiledRules(program)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.rand(2, 3, 64, 64))
+        logic = rules(out.grounding)
+    assert out.head.mask_logits.dtype == torch.bfloat16
+    out.grounding.validate(program, check_values=True)
+    assert out.grounding.dtype == torch.float32
+    assert logic.truth.dtype == torch.float32 and bool(torch.isfinite(logic.truth).all())
