@@ -123,13 +123,13 @@ class Scorer:
         calibration = self.trained.calibration
         if len(set(sizes)) == 1:
             maps = calibration.anomaly_map(scores, sizes[0])
-            out = [maps[i].numpy().astype(np.float32, copy=False) for i in range(len(sizes))]
+            out = [maps[i].cpu().numpy().astype(np.float32, copy=False) for i in range(len(sizes))]
         else:
-            out = [calibration.anomaly_map(select(scores, i), size)[0].numpy().astype(np.float32, copy=False)
+            out = [calibration.anomaly_map(select(scores, i), size)[0].cpu().numpy().astype(np.float32, copy=False)
                    for i, size in enumerate(sizes)]
         self.clock.inference_seconds += time.perf_counter() - start
         return out
 
     def image_scores(self, scores: BatchScores) -> np.ndarray:
         """The calibration's image scores [B] (the fused score folded with the map's maximum)."""
-        return self.trained.calibration.image_score(scores).numpy().astype(np.float64)
+        return self.trained.calibration.image_score(scores).cpu().numpy().astype(np.float64)

@@ -132,10 +132,10 @@ def calibrate(detector: Detector, data: TrainData, config: TrainConfig) -> Calib
     validation = data.validation if data.validation.shape[0] else data.normals
     parts = [score_batch(detector, validation[start:start + SCORE_BATCH].float() / 255)
              for start in range(0, validation.shape[0], SCORE_BATCH)]
-    distance = torch.cat([p.distance for p in parts])
-    rules = torch.cat([p.rule_violation for p in parts])
-    patch = torch.cat([p.patch.amax(dim=(1, 2)) for p in parts])
-    gates = detector.rules.gate_values().detach()
+    distance = torch.cat([p.distance for p in parts]).cpu()
+    rules = torch.cat([p.rule_violation for p in parts]).cpu()
+    patch = torch.cat([p.patch.amax(dim=(1, 2)) for p in parts]).cpu()
+    gates = detector.rules.gate_values().detach().cpu()
     pruned_names = {name for name, _, _ in pruned}
     active = torch.tensor([name not in pruned_names for name in detector.rules.rule_names], dtype=gates.dtype)
     weights = gates * active
@@ -150,7 +150,7 @@ def calibrate(detector: Detector, data: TrainData, config: TrainConfig) -> Calib
         fusion=config.fusion if config.use_rules else 0.0, threshold=0.0, n_validation=int(validation.shape[0]),
         pruned=pruned,
     )
-    scores = torch.cat([calibration.image_score(p) for p in parts])
+    scores = torch.cat([calibration.image_score(p) for p in parts]).cpu()
     return calibration.model_copy(update={"threshold": calibrate_threshold(scores.numpy())})
 
 

@@ -100,8 +100,8 @@ def train_detector(program: ir.CheckedProgram, config: TrainConfig, data: TrainD
         state = run.load_checkpoint()
         state.restore(detector, optimizer, scheduler)
         start_step = state.step
-    soft = torch.tensor([not r.hard for r in program.rules], dtype=torch.bool)
-    weights = torch.tensor([r.weight for r in program.rules], dtype=torch.float32)
+    soft = torch.tensor([not r.hard for r in program.rules], dtype=torch.bool, device=config.device)
+    weights = torch.tensor([r.weight for r in program.rules], dtype=torch.float32, device=config.device)
     if rank == 0:
         _trim_log(run.log_path, start_step)
     log = run.log_path.open("a", encoding="utf-8") if rank == 0 else None
@@ -187,6 +187,7 @@ def _step(detector: Detector, forward: nn.Module, optimizer: torch.optim.Optimiz
     supervised = _component_targets(data, ann_pick, anom_pick, n_norm)
     if supervised is not None:
         rows, targets = supervised
+        targets = targets.to(images.device)
         head = out.head
         terms["component"] = config.component_weight * losses.component_loss(
             head.mask_logits[rows], head.center_logits[rows], targets.masks, targets.centers,
@@ -196,7 +197,7 @@ def _step(detector: Detector, forward: nn.Module, optimizer: torch.optim.Optimiz
         terms["rules"] = config.rule_weight * losses.rule_satisfaction_loss(truth[normal], weights)
     terms["compact"] = config.compactness * losses.compactness_loss(embedding[normal], detector.center)
     if n_anom:
-        s_logic = logic.s_logic[anomalous] if config.use_rules else torch.ones(n_anom)
+        s_logic = logic.s_logic[anomalous] if config.use_rules else torch.ones(n_anom, device=images.device)
         terms["push"] = losses.push_loss(embedding[anomalous], detector.center, s_logic, config.margin,
                                          config.max_gain if config.use_rules else 1.0)
         if config.use_rules:

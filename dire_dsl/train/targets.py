@@ -24,6 +24,11 @@ class HeadTargets:
     centers: Tensor  # [O, h, w] in [0, 1], 1 at instance centres
     attributes: dict[tuple[str, str], Tensor]  # [h, w] value index, −1 where undefined
 
+    def to(self, device: torch.device | str) -> HeadTargets:
+        """The same targets on `device` (they are built on the CPU; the head may run on CUDA)."""
+        return HeadTargets(self.masks.to(device), self.centers.to(device),
+                           {key: value.to(device) for key, value in self.attributes.items()})
+
 
 CENTER_SPREAD = 0.15
 """Centre-heatmap σ as a fraction of the instance's longer bounding-box side (as CenterNet
