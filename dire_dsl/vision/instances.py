@@ -55,7 +55,8 @@ def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: 
     else:
         values, index = peaks.flatten(1).topk(k, dim=1)
     heights = center_prob.flatten(1).gather(1, index)
-    presence = torch.sigmoid((heights - PRESENCE_AT) / PRESENCE_SHARPNESS) * (values.detach() >= min_peak).to(center_prob.dtype)
+    live = values.detach() >= min_peak
+    presence = torch.sigmoid((heights - PRESENCE_AT) / PRESENCE_SHARPNESS) * live.to(center_prob.dtype)
     ys = (index // width).to(center_prob.dtype)
     xs = (index % width).to(center_prob.dtype)
     centers = torch.stack([(xs + 0.5) / width, (ys + 0.5) / height], dim=-1)
@@ -64,11 +65,16 @@ def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: 
     dist2 = (grid_x.view(1, 1, 1, width) - centers[..., 0].view(batch, k, 1, 1)) ** 2 \
         + (grid_y.view(1, 1, height, 1) - centers[..., 1].view(batch, k, 1, 1)) ** 2
     logits = -dist2 / (2 * spread**2) + torch.log(presence.detach() + 1e-6).view(batch, k, 1, 1)
+    # Slots without a peak take no share of any pixel: where such a slot sits depends on how
+    # topk breaks ties among zeros, which differs between devices.
+    logits = logits.masked_fill(~live.view(batch, k, 1, 1), DEAD_SLOT_LOGIT)
     assignment = torch.softmax(logits, dim=1)
-    masks = mask_prob.unsqueeze(1) * assignment * (presence.detach() > 0).to(mask_prob.dtype).view(batch, k, 1, 1)
+    masks = mask_prob.unsqueeze(1) * assignment * live.to(mask_prob.dtype).view(batch, k, 1, 1)
     return SoftInstances(masks, presence, centers)
 
 
+DEAD_SLOT_LOGIT = -1e4
+"""Assignment logit of a slot without a peak: exp() of it is 0 in float32."""
 CANDIDATES = 3
 """Local maxima considered per slot before bumps are merged."""
 JOINED_AT = 0.25

@@ -24,6 +24,17 @@ def test_two_peaks_give_two_present_slots_and_split_the_mask() -> None:
     assert abs(centres[0][0] - 4.5 / 16) < 1e-6 and abs(centres[1][1] - 11.5 / 16) < 1e-6
 
 
+def test_a_lone_instance_owns_its_whole_mask_however_far_it_reaches() -> None:
+    """Empty slots take no share of any pixel: where they sit is an accident of tie-breaking
+    (it differs between CPU and CUDA), so it must not change the instance masks."""
+    heat = blob(8, 32, 4, 28)[None]
+    bar = torch.zeros(1, 8, 32)
+    bar[0, 2:6, :] = 1.0  # a long part that runs far from its one peak
+    found = extract_instances(bar, heat, k=4)
+    assert torch.allclose(found.masks[0, 0], bar[0], atol=1e-6)
+    assert float(found.masks[0, 1:].abs().sum()) == 0.0
+
+
 def test_weak_bumps_do_not_add_up_to_a_phantom_instance() -> None:
     heat = torch.full((1, 16, 16), 0.05) + blob(16, 16, 8, 8)[None]
     heat = heat.clamp(0, 1)
