@@ -78,9 +78,10 @@ def measure(rules: Path, data: Path, out: Path, overrides: dict[str, Any]) -> Me
     return Measure(seconds / 60, kib / 1024**2)
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("categories", nargs="*", default=list(CATEGORIES), choices=CATEGORIES, metavar="CATEGORY")
+    parser.add_argument("categories", nargs="*", metavar="CATEGORY",
+                        help=f"any of {', '.join(CATEGORIES)} (default: all five)")
     parser.add_argument("--data", type=Path, default=None, help="data root to reuse or fill (default: temporary)")
     parser.add_argument("--n-train", type=int, default=DEFAULTS["n_train"])
     parser.add_argument("--n-val", type=int, default=DEFAULTS["n_val"])
@@ -90,7 +91,16 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="data generation processes (default: all CPUs)")
     parser.add_argument("--epochs", type=int, default=None, help="override the rules file's epochs")
     parser.add_argument("--image-size", type=int, default=None, help="override the rules file's image_size")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.categories if name not in CATEGORIES]
+    if unknown:
+        parser.error(f"unknown category {', '.join(unknown)}; choose from {', '.join(CATEGORIES)}")
+    args.categories = args.categories or list(CATEGORIES)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     sizes = {"n_train": args.n_train, "n_val": args.n_val, "n_test": args.n_test, "size": args.size}
     overrides = {"epochs": args.epochs, "image_size": args.image_size}
 
