@@ -15,7 +15,7 @@ pixels, masks and attributes. docs/edits.md says which edit breaks which kind of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -29,7 +29,7 @@ from dire_dsl.data.edits_recipes import EditRecipe
 from dire_dsl.lang import ir
 
 __all__ = ["EditRecipe", "EditResult", "EditStats", "RuleJudge", "apply_edit", "learn_stats", "plan_edits",
-           "synthesize_anomalies"]
+           "iter_anomalies", "synthesize_anomalies"]
 
 ATTEMPTS = 8
 """Images a recipe is tried on before it counts as not working on this data set (and is dropped)."""
@@ -43,6 +43,14 @@ def synthesize_anomalies(program: ir.CheckedProgram, images: list[np.ndarray],
     compiled rules say it broke a rule it names. Recipes that give no such anomaly on ATTEMPTS
     images are dropped, so fewer than `n` come back only when no recipe works at all.
     """
+    return list(iter_anomalies(program, images, components_per_image, n, rng, stats, judge))
+
+
+def iter_anomalies(program: ir.CheckedProgram, images: list[np.ndarray],
+                   components_per_image: list[list[Component]], n: int, rng: np.random.Generator,
+                   stats: EditStats | None = None, judge: RuleJudge | None = None) -> Iterator[EditResult]:
+    """The anomalies of `synthesize_anomalies`, one at a time, so that a caller can keep what it
+    needs of each (the training loop: the image and small targets) and drop its full-size masks."""
     if len(images) != len(components_per_image):
         raise ValueError(f"{len(images)} images but {len(components_per_image)} component lists")
     looks = stats if stats is not None else learn_stats(images, components_per_image)
@@ -62,15 +70,15 @@ def synthesize_anomalies(program: ir.CheckedProgram, images: list[np.ndarray],
         return None
 
     rotation = _Rotation(program, plan_edits(program))
-    results: list[EditResult] = []
-    while len(results) < n and rotation.queues and images:
+    made = 0
+    while made < n and rotation.queues and images:
         for rule in rotation.shuffled(rng):
             result = rotation.next(rule, fit)
             if result is not None:
-                results.append(result)
-                if len(results) == n:
+                made += 1
+                yield result
+                if made == n:
                     break
-    return results
 
 
 class _Rotation:

@@ -46,7 +46,12 @@ class TrainData:
 
 
 def _as_tensor(images: list[np.ndarray]) -> Tensor:
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    """[N, 3, H, W] uint8 from HWC arrays, written once into its place (no stacked copy)."""
+    out = torch.empty((len(images), 3, *images[0].shape[:2]), dtype=torch.uint8)
+    rows = out.numpy()  # a view: images may be read-only arrays, which torch.from_numpy warns about
+    for row, image in enumerate(images):
+        rows[row] = image.transpose(2, 0, 1)
+    return out
 
 
 def native_size(root: Path, category: str) -> tuple[int, int]:
@@ -119,16 +124,23 @@ def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated
                 components: dict[int, list[Component]], config: TrainConfig, layout: HeadLayout,
                 head_size: tuple[int, int]) -> SyntheticAnomalies:
     """A pool of rule-breaking edits of the annotated normal images (deterministic per seed)."""
-    from dire_dsl.data.edits import synthesize_anomalies
+    from dire_dsl.data.edits import iter_anomalies
 
     hw = config.input_hw()
     if not annotated:
         return SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     rng = np.random.default_rng([config.seed, 1])
     n = max(64, 8 * len(annotated) * max(1, len(program.rules)))
-    results = synthesize_anomalies(program, [normals[i] for i in annotated], [components[i] for i in annotated], n, rng)
-    if not results:
+    # Each edit comes with full-size component masks; only its image and head-size targets are
+    # kept, so the pool costs its images and small targets (screw_bag: 1920 edits).
+    images = torch.empty((n, 3, *hw), dtype=torch.uint8)
+    rows = images.numpy()
+    targets, rules = [], []
+    for result in iter_anomalies(program, [normals[i] for i in annotated], [components[i] for i in annotated], n, rng):
+        rows[len(rules)] = result.image.transpose(2, 0, 1)
+        targets.append(build_targets(result.components, layout, head_size))
+        rules.append(tuple(result.recipe.rules))
+    if not rules:
         return SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
-    targets = stack_targets([build_targets(r.components, layout, head_size) for r in results])
-    return SyntheticAnomalies(_as_tensor([r.image for r in results]), [tuple(r.recipe.rules) for r in results],
-                              targets)
+    return SyntheticAnomalies(images[: len(rules)].clone() if len(rules) < n else images, rules,
+                              stack_targets(targets))

@@ -51,7 +51,7 @@ def component_loss(mask_logits: Tensor, center_logits: Tensor, mask_target: Tens
     for key, logits in attribute_logits.items():
         target = attribute_target[key]
         if bool((target >= 0).any()):
-            loss = loss + F.cross_entropy(logits, target, ignore_index=-1)
+            loss = loss + F.cross_entropy(logits, target.long(), ignore_index=-1)
     return loss
 
 

@@ -22,7 +22,7 @@ from dire_dsl.vision.heads import HeadLayout
 class HeadTargets:
     masks: Tensor  # [O, h, w] in [0, 1]
     centers: Tensor  # [O, h, w] in [0, 1], 1 at instance centres
-    attributes: dict[tuple[str, str], Tensor]  # [h, w] value index, −1 where undefined
+    attributes: dict[tuple[str, str], Tensor]  # [h, w] value index (int16), −1 where undefined
 
     def to(self, device: torch.device | str) -> HeadTargets:
         """The same targets on `device` (they are built on the CPU; the head may run on CUDA)."""
@@ -53,7 +53,7 @@ def build_targets(components: list[Component], layout: HeadLayout, size: tuple[i
     centers = np.zeros_like(masks)
     slices = layout.attribute_slices()
     values = {(obj, name): vals for obj, name, vals in layout.attributes}
-    attributes = {key: np.full((height, width), -1, np.int64) for key in slices}
+    attributes = {key: np.full((height, width), -1, np.int16) for key in slices}  # a pool holds thousands
     for component in components:
         if component.object not in index:
             continue
