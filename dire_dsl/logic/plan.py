@@ -41,7 +41,7 @@ BUILTIN_FORMULAS = {
     "abs": "sqrt(a² + δ²) - δ",
     "inside": "Σ a·b / Σ a",
     "overlaps": "Σ a·b / min(Σ a, Σ b)",
-    "touches": "1 - exp(-3·Σ blur3×3(a)·b)",
+    "touches": "min(1, (Σ (max5×5(a)·b)^8)^(1/8))",
     "left_of": "sigmoid((x(b) - x(a))/τ), τ={tau}",
     "right_of": "sigmoid((x(a) - x(b))/τ), τ={tau}",
     "above": "sigmoid((y(b) - y(a))/τ), τ={tau}",

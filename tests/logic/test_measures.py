@@ -74,6 +74,13 @@ KNOWN: dict[str, list[Case]] = {
              "touches(a, b)", 1.0, 1e-3),
         Case(TWO_OBJECTS + "rule r: touches(a, b)", {"a": [SQUARE], "b": [box(0.5625, 0.25, 0.75, 0.5)]},
              "touches(a, b)", 0.0, 1e-3),
+        # one empty pixel between them is still contact (a shared boundary pixel, split by two soft masks)
+        Case(TWO_OBJECTS + "rule r: touches(a, b)", {"a": [SQUARE], "b": [box(33 / 64, 0.25, 0.75, 0.5)]},
+             "touches(a, b)", 1.0, 1e-3),
+        # b four pixels away and a faint 0.02 spill of b everywhere (a soft mask): the spill within
+        # reach of a (20×20 pixels) counts as one pixel at 0.02 times 400^(1/8), not as touching.
+        Case(TWO_OBJECTS + "rule r: touches(a, b)", {"a": [SQUARE], "b": [box(0.5625, 0.25, 0.75, 0.5) * 0.98 + 0.02]},
+             "touches(a, b)", 0.02 * 400 ** (1 / 8), 1e-3),
     ],
     "overlaps": [Case(TWO_OBJECTS + "rule r: overlaps(a, b)", {"a": [SQUARE], "b": [HALF_OVER]}, "overlaps(a, b)",
                       0.5, 1e-3)],
