@@ -4,7 +4,10 @@ Peaks of the heatmap (3×3 local maxima, top K) become instance slots. A heatmap
 from a few images is often a ridge along a long part (a screw, a cable) with several bumps
 on it; a bump is therefore dropped when a higher peak lies within the object's typical
 size *and* the class mask joins the two (the bumps of one screw), but kept when background
-lies between them (two parallel cables, the two ends of a cut cable). The choice of peaks
+lies between them (two parallel cables, the two ends of a cut cable). A bump further away,
+up to a whole object's size, is dropped too when the heatmap itself stays up between the
+two (a ridge, as along one long screw) rather than falling into a valley (two touching
+nuts, two separator walls meeting end to end). The choice of peaks
 is discrete, but everything measured from them is differentiable: a
 slot's presence is the heatmap value at its peak, and its mask is the class mask shared
 among the peaks by a soft nearest-peak assignment.
@@ -32,24 +35,28 @@ PRESENCE_SHARPNESS = 0.06
 
 
 def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: float = 0.15,
-                      spread: float = 0.08, radius: int = 1) -> SoftInstances:
+                      spread: float = 0.08, radius: int = 1, ridge_radius: int = 0) -> SoftInstances:
     """Instances of one object for a batch.
 
     mask_prob, center_prob: [B, h, w] in [0, 1]. `min_peak` drops weak peaks (their presence
     is zeroed, so K spurious bumps cannot add up to a phantom instance); `spread` is the
     width, in image fractions, of the soft assignment of pixels to peaks; `radius` (cells) is
-    how near a higher peak, joined to it by the mask, may be before a peak is dropped. A peak's height is
+    how near a higher peak, joined to it by the mask, may be before a peak is dropped;
+    `ridge_radius` (cells, 0 for none) how near it may be when a heatmap ridge joins them too. A peak's height is
     a detection score, not a probability (an object whose exact centre pixel is uncertain
     peaks well below 1), so presence is the height passed through a soft threshold at
-    PRESENCE_AT: the soft count then counts detections.
+    PRESENCE_AT: the soft count then counts detections. Instance masks hold only the mask
+    near its confident pixels (`near_confident`).
     """
     batch, height, width = center_prob.shape
     k = min(k, height * width)
     pooled = F.max_pool2d(center_prob.unsqueeze(1), 3, stride=1, padding=1).squeeze(1)
     peaks = torch.where(center_prob >= pooled, center_prob, torch.zeros_like(center_prob))
-    if radius > 1:
+    if max(radius, ridge_radius) > 1:
         values, index = peaks.flatten(1).topk(min(CANDIDATES * k, height * width), dim=1)
-        values = values * _not_joined_to_higher(values.detach(), index, mask_prob.detach(), width, radius)
+        keep = _not_joined_to_higher(values.detach(), index, mask_prob.detach(), center_prob.detach(), width,
+                                     radius, ridge_radius)
+        values = values * keep
         values, order = values.topk(k, dim=1)
         index = index.gather(1, order)
     else:
@@ -69,8 +76,31 @@ def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: 
     # topk breaks ties among zeros, which differs between devices.
     logits = logits.masked_fill(~live.view(batch, k, 1, 1), DEAD_SLOT_LOGIT)
     assignment = torch.softmax(logits, dim=1)
-    masks = mask_prob.unsqueeze(1) * assignment * live.to(mask_prob.dtype).view(batch, k, 1, 1)
+    owned = mask_prob * near_confident(mask_prob)
+    masks = owned.unsqueeze(1) * assignment * live.to(mask_prob.dtype).view(batch, k, 1, 1)
     return SoftInstances(masks, presence, centers)
+
+
+CONFIDENT_AT = 0.5
+"""Mask probability from which a pixel surely belongs to the object."""
+CONFIDENT_REACH = 2
+"""Cells around a confident pixel whose soft values an instance keeps (its soft rim)."""
+CONFIDENT_RAMP = 0.1
+"""Below CONFIDENT_AT by this much, nothing is kept; in between, a linear ramp (a gradient)."""
+
+
+def near_confident(mask_prob: Tensor) -> Tensor:
+    """1 within CONFIDENT_REACH cells of a pixel where the mask is ≥ CONFIDENT_AT, 0 where no
+    pixel that near reaches CONFIDENT_AT − CONFIDENT_RAMP, linear in between.
+
+    A sigmoid mask is never quite 0: a spill of 0.003 over the 2000 cells of a head map
+    weighs as much as a thin screw, and shared out to the nearest peaks it made a 0.24-long
+    screw measure 0.33 and pulled attributes towards uniform. Instances keep only the
+    confident part of the mask and its rim; the class mask itself is left as it is.
+    """
+    window = 2 * CONFIDENT_REACH + 1
+    nearby = F.max_pool2d(mask_prob.unsqueeze(1), window, stride=1, padding=CONFIDENT_REACH).squeeze(1)
+    return ((nearby - CONFIDENT_AT + CONFIDENT_RAMP) / CONFIDENT_RAMP).clamp(0.0, 1.0)
 
 
 DEAD_SLOT_LOGIT = -1e4
@@ -79,34 +109,47 @@ CANDIDATES = 3
 """Local maxima considered per slot before bumps are merged."""
 JOINED_AT = 0.25
 """Mask probability the straight path between two peaks must keep to join them."""
-PATH_SAMPLES = 9
+RIDGE_FLOOR = 0.25
+"""Fraction of the lower peak's height the heatmap must keep all along the path for a ridge:
+between two objects it falls to the background's level, far below a quarter of a peak."""
+PATH_SAMPLES = 17
+"""Samples along the path: enough that a one-cell gap on a path of a whole object's size shows."""
 
 
-def _not_joined_to_higher(values: Tensor, index: Tensor, mask_prob: Tensor, width: int, radius: int) -> Tensor:
-    """1 for candidate peaks to keep, 0 for those within `radius` cells (Chebyshev) of a higher
-    candidate with the class mask ≥ JOINED_AT all along the straight path between them.
+def _not_joined_to_higher(values: Tensor, index: Tensor, mask_prob: Tensor, center_prob: Tensor, width: int,
+                          radius: int, ridge_radius: int) -> Tensor:
+    """1 for candidate peaks to keep, 0 for those joined to a higher candidate: within `radius`
+    cells (Chebyshev) with the class mask ≥ JOINED_AT all along the straight path between them,
+    or within `ridge_radius` cells with, besides, the heatmap ≥ RIDGE_FLOOR × their height all along it.
 
-    values, index: [B, M] candidate heights and flat cell indices; mask_prob [B, h, w].
+    values, index: [B, M] candidate heights and flat cell indices; mask_prob, center_prob [B, h, w].
     """
     batch, m = values.shape
     ys = torch.div(index, width, rounding_mode="floor").to(mask_prob.dtype)
     xs = (index % width).to(mask_prob.dtype)
-    near = torch.maximum((ys[:, :, None] - ys[:, None, :]).abs(), (xs[:, :, None] - xs[:, None, :]).abs()) <= radius
+    cells_apart = torch.maximum((ys[:, :, None] - ys[:, None, :]).abs(), (xs[:, :, None] - xs[:, None, :]).abs())
     order = torch.arange(m, device=values.device)
     higher = (values[:, None, :] > values[:, :, None]) | (
         (values[:, None, :] == values[:, :, None]) & (order[None, None, :] < order[:, None]))  # [B, i, j]: j above i
     t = torch.linspace(0, 1, PATH_SAMPLES, device=values.device, dtype=mask_prob.dtype)
     path_y = (ys[:, :, None, None] + t * (ys[:, None, :, None] - ys[:, :, None, None])).round().long()
     path_x = (xs[:, :, None, None] + t * (xs[:, None, :, None] - xs[:, :, None, None])).round().long()
-    along = mask_prob.flatten(1).gather(1, (path_y * width + path_x).flatten(1)).view(batch, m, m, PATH_SAMPLES)
-    joined = along.amin(dim=-1) >= JOINED_AT
-    dropped = (near & higher & joined & (values[:, None, :] > 0)).any(dim=-1)
+    path = (path_y * width + path_x).flatten(1)
+    masked = mask_prob.flatten(1).gather(1, path).view(batch, m, m, PATH_SAMPLES).amin(dim=-1) >= JOINED_AT
+    ridge = center_prob.flatten(1).gather(1, path).view(batch, m, m, PATH_SAMPLES).amin(dim=-1) \
+        >= RIDGE_FLOOR * values[:, :, None]
+    joined = masked & ((cells_apart <= radius) | (ridge & (cells_apart <= ridge_radius)))
+    dropped = (higher & joined & (values[:, None, :] > 0)).any(dim=-1)
     return (~dropped).to(values.dtype)
 
 
 PEAK_SEPARATION = 0.4
 """Peaks joined by the mask and nearer than this fraction of an object's typical size
 (bounding-box long side) are one instance: two touching round parts are a whole size apart."""
+
+RIDGE_REACH = 1.0
+"""Peaks on one heatmap ridge are one instance up to this fraction of an object's typical
+size apart: the bumps at the two ends of a long screw; two instances' centres are a size apart."""
 
 
 def peak_radius(separation: float, mask_hw: tuple[int, int]) -> int:

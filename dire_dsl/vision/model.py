@@ -11,7 +11,7 @@ from dire_dsl.lang import ir
 from dire_dsl.logic.grounding import Grounding, ObjectGrounding
 from dire_dsl.vision.backbones.base import Backbone
 from dire_dsl.vision.heads import GroundingHead, HeadLayout, HeadOutput
-from dire_dsl.vision.instances import extract_instances, instance_attributes, peak_radius
+from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH, extract_instances, instance_attributes, peak_radius
 
 
 @dataclass
@@ -49,8 +49,11 @@ class GroundingModel(nn.Module):
         objects: dict[str, ObjectGrounding] = {}
         mask_hw = (mask_prob.shape[-2], mask_prob.shape[-1])
         for index, name in enumerate(self.layout.objects):
-            radius = peak_radius(self.peak_separation.get(name, 0.0), mask_hw)
-            found = extract_instances(mask_prob[:, index], center_prob[:, index], self.slots, radius=radius)
+            separation = self.peak_separation.get(name, 0.0)
+            radius = peak_radius(separation, mask_hw)
+            ridge_radius = peak_radius(separation * RIDGE_REACH / PEAK_SEPARATION, mask_hw) if separation else 0
+            found = extract_instances(mask_prob[:, index], center_prob[:, index], self.slots, radius=radius,
+                                      ridge_radius=ridge_radius)
             attributes = {
                 attr: instance_attributes(found.masks, torch.softmax(head.attribute_logits[(obj, attr)].float(), dim=1))
                 for obj, attr, _ in self.layout.attributes if obj == name

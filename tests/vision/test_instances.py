@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from dire_dsl.vision.instances import extract_instances, instance_attributes, peak_radius
@@ -33,6 +34,18 @@ def test_a_lone_instance_owns_its_whole_mask_however_far_it_reaches() -> None:
     found = extract_instances(bar, heat, k=4)
     assert torch.allclose(found.masks[0, 0], bar[0], atol=1e-6)
     assert float(found.masks[0, 1:].abs().sum()) == 0.0
+
+
+def test_faint_spill_belongs_to_no_instance_but_a_soft_rim_does() -> None:
+    heat = blob(16, 32, 8, 16)[None]
+    mask = torch.full((1, 16, 32), 0.003)  # a sigmoid mask is never quite 0
+    mask[0, 7:9, 8:24] = 1.0
+    mask[0, 6, 8:24] = 0.3  # the rim of the part, half-covered cells
+    found = extract_instances(mask, heat, k=2)
+    assert float(found.masks[0, 0, 6, 8:24].sum()) == pytest.approx(0.3 * 16)
+    assert float(found.masks[0, 0, :, :5].sum()) == 0.0 and float(found.masks[0, 0, 12:].sum()) == 0.0
+    # kept: the part, its rim, and the spill within two cells of the part (rows 5–10, columns 6–25)
+    assert float(found.masks[0, 0].sum()) == pytest.approx(32 + 0.3 * 16 + 0.003 * (6 * 20 - 48), abs=1e-4)
 
 
 def test_weak_bumps_do_not_add_up_to_a_phantom_instance() -> None:
@@ -92,6 +105,19 @@ def test_peaks_split_by_background_stay_two_instances() -> None:
 def test_peaks_farther_than_the_radius_stay_two_instances() -> None:
     mask, heat = ridge_with_two_bumps()
     assert abs(float(extract_instances(mask, heat, k=4, radius=6).presence.sum()) - 2) < 0.05
+
+
+def test_bumps_on_one_heatmap_ridge_are_one_instance_beyond_the_radius() -> None:
+    mask, heat = ridge_with_two_bumps()
+    heat[0, 11, 8:19] = heat[0, 11, 8:19].clamp_min(0.3)  # the heatmap stays up between the bumps
+    found = extract_instances(mask, heat, k=4, radius=6, ridge_radius=12)
+    assert abs(float(found.presence.sum()) - 1) < 0.05
+    assert abs(float(extract_instances(mask, heat, k=4, radius=6, ridge_radius=8).presence.sum()) - 2) < 0.05
+
+
+def test_peaks_with_a_heatmap_valley_between_stay_two_instances() -> None:
+    mask, heat = ridge_with_two_bumps()  # two parts end to end: the heatmap falls to ~0 between
+    assert abs(float(extract_instances(mask, heat, k=4, radius=6, ridge_radius=12).presence.sum()) - 2) < 0.05
 
 
 def test_peak_radius_is_a_fraction_of_the_maps_long_side() -> None:
