@@ -338,7 +338,7 @@ def _measure(trained: TrainedRun, category: str, data_root: str | Path, records:
     timing = Timing(images=clock.images, inference_seconds=clock.inference_seconds,
                     images_per_second=clock.images_per_second, logic_seconds=clock.logic_seconds,
                     logic_share=clock.logic_share, wall_seconds=time.perf_counter() - wall,
-                    threads=torch.get_num_threads(), device=str(trained.detector.center.device))
+                    threads=torch.get_num_threads(), device=str(trained.detector.device))
     return EvalReport(
         category=category, run=str(trained.run.path), data_root=str(data_root), use_rules=trained.config.use_rules,
         backbone=trained.config.backbone, image_size=trained.config.image_size, n_images=counts,

@@ -25,6 +25,11 @@ class Detector(nn.Module):
         self.register_buffer("center_ready", torch.zeros((), dtype=torch.bool))
         self.register_buffer("memory", torch.zeros(0, feature_dim))
 
+    @property
+    def device(self) -> torch.device:
+        """Where the detector's tensors live (images to score are moved here)."""
+        return self.center.device
+
     def set_memory(self, memory: Tensor) -> None:
         self.memory = memory.detach().clone()
 

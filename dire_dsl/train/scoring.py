@@ -111,7 +111,7 @@ def score_batch(detector: torch.nn.Module, images: Tensor) -> BatchScores:
     """Raw scores of float images [B, 3, S, S] in [0, 1] (the detector in eval mode), on the
     detector's device."""
     detector.eval()
-    out = detector.model(images.to(detector.center.device))
+    out = detector.model(images.to(detector.device))
     logic = detector.rules(out.grounding)
     distance = (out.grounding.embedding - detector.center).pow(2).sum(dim=1).sqrt()
     descriptors = patch_features(out.head.features)
@@ -126,7 +126,7 @@ def build_memory(detector: torch.nn.Module, images: Tensor, batch_size: int, see
     detector.eval()
     parts = []
     for start in range(0, images.shape[0], batch_size):
-        out = detector.model(images[start:start + batch_size].to(detector.center.device).float() / 255)
+        out = detector.model(images[start:start + batch_size].to(detector.device).float() / 255)
         parts.append(patch_features(out.head.features).reshape(-1, out.head.features.shape[1]))
     bank = torch.cat(parts)
     if bank.shape[0] > MEMORY_SIZE:
