@@ -147,9 +147,12 @@ PEAK_SEPARATION = 0.4
 """Peaks joined by the mask and nearer than this fraction of an object's typical size
 (bounding-box long side) are one instance: two touching round parts are a whole size apart."""
 
-RIDGE_REACH = 1.0
+RIDGE_REACH = 0.8
 """Peaks on one heatmap ridge are one instance up to this fraction of an object's typical
-size apart: the bumps at the two ends of a long screw; two instances' centres are a size apart."""
+size apart: the bumps near the two ends of a long screw. Two instances that touch end to end
+(separator walls in a row) have centres a whole size apart, and their heatmap ridges can run
+into each other, so the reach stops short of a size (at 1.0, pushpins' good images lost a
+separator now and then, and a missing one no longer stood out)."""
 
 
 def peak_radius(separation: float, mask_hw: tuple[int, int]) -> int:
