@@ -5,9 +5,9 @@ from a few images is often a ridge along a long part (a screw, a cable) with sev
 on it; a bump is therefore dropped when a higher peak lies within the object's typical
 size *and* the class mask joins the two (the bumps of one screw), but kept when background
 lies between them (two parallel cables, the two ends of a cut cable). A bump further away,
-up to a whole object's size, is dropped too when the heatmap itself stays up between the
-two (a ridge, as along one long screw) rather than falling into a valley (two touching
-nuts, two separator walls meeting end to end). The choice of peaks
+up to RIDGE_REACH of the object's size, is dropped too when the heatmap itself stays up
+between the two (a ridge, as along one long screw) rather than falling into a valley (two
+touching nuts); parts end to end (separator walls in a row) are a whole size apart, beyond it. The choice of peaks
 is discrete, but everything measured from them is differentiable: a
 slot's presence is the heatmap value at its peak, and its mask is the class mask shared
 among the peaks by a soft nearest-peak assignment.
