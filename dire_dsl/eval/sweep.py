@@ -303,7 +303,7 @@ def _finished(run_dir: Path, config: TrainConfig) -> TrainedRun | None:
         trained = load_run(run_dir)
     except Exception:  # not a run, an unfinished one, or from another version: train again
         return None
-    derived = {"slots", "peak_separation"}  # set from the data at training time
+    derived = {"slots", "peak_separation", "ridge_reach"}  # set from the data at training time
     saved = trained.config.model_dump(exclude=derived)
     return trained if saved == config.model_dump(exclude=derived) else None
 

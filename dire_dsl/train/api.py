@@ -21,7 +21,7 @@ from dire_dsl.train.loop import train_detector
 from dire_dsl.train.run_dir import RunDir, check_new_run_dir, create_run_dir, open_run_dir
 from dire_dsl.train.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
 from dire_dsl.vision.heads import HeadLayout
-from dire_dsl.vision.instances import PEAK_SEPARATION
+from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH
 
 SCORE_BATCH = 32
 IMPLEMENTED_GROUNDING = ("few_shot",)
@@ -82,7 +82,8 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
         if not resume:
             config = config.model_copy(update={
                 "slots": slots_for(data.max_instances),
-                "peak_separation": {name: round(PEAK_SEPARATION * size, 4) for name, size in data.sizes.items()},
+                "peak_separation": {name: round(PEAK_SEPARATION * size, 4) for name, size in data.largest.items()},
+                "ridge_reach": {name: round(RIDGE_REACH * size, 4) for name, size in data.sizes.items()},
             })
         run = _open_run(out, config, source, resume=resume, force=force, rank=rank)
         say("training")

@@ -41,6 +41,10 @@ class TrainConfig(BaseModel):
     # Set from the annotations at training time: per object, how far apart two instances'
     # centres must be (fraction of the image's long side); see vision.instances.PEAK_SEPARATION.
     peak_separation: dict[str, float] = Field(default_factory=dict)
+    # Likewise, how far apart two peaks on one heatmap ridge may be and still be one instance
+    # (see vision.instances.RIDGE_REACH); runs written before this field derive it from
+    # peak_separation.
+    ridge_reach: dict[str, float] = Field(default_factory=dict)
     device: str = "cpu"
     input_height: int = Field(0, ge=0)  # set from the data at training time; 0 = square image_size
     input_width: int = Field(0, ge=0)

@@ -43,6 +43,7 @@ class TrainData:
     max_instances: int = 1
     names: list[str] = field(default_factory=list)
     sizes: dict[str, float] = field(default_factory=dict)  # object -> typical size (see typical_sizes)
+    largest: dict[str, float] = field(default_factory=dict)  # object -> largest size (see largest_sizes)
 
 
 def _as_tensor(images: list[np.ndarray]) -> Tensor:
@@ -74,16 +75,32 @@ def load_split(root: Path, category: str, split: str, hw: tuple[int, int]) -> tu
     return names, images
 
 
-def typical_sizes(components: list[Component]) -> dict[str, float]:
-    """Per object, the median bounding-box long side of its annotated instances, as a
-    fraction of the image's long side (how far apart two instances' centres can be)."""
+def _long_sides(components: list[Component]) -> dict[str, list[float]]:
+    """Per object, the bounding-box long side of each annotated instance, as a fraction of
+    the image's long side (empty masks are no evidence)."""
     sides: dict[str, list[float]] = {}
     for component in components:
         ys, xs = np.nonzero(component.mask)
         if ys.size:
             side = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1) / max(component.mask.shape)
             sides.setdefault(component.object, []).append(float(side))
-    return {name: float(np.median(values)) for name, values in sides.items()}
+    return sides
+
+
+def typical_sizes(components: list[Component]) -> dict[str, float]:
+    """Per object, the median long side of its annotated instances: how far apart the
+    centres of two neighbouring instances are."""
+    return {name: float(np.median(values)) for name, values in _long_sides(components).items()}
+
+
+LARGEST_QUANTILE = 90
+"""Percentile of the long sides taken as an object's largest size (robust to one odd mask)."""
+
+
+def largest_sizes(components: list[Component]) -> dict[str, float]:
+    """Per object, the 90th percentile of its instances' long sides: how far apart the bumps
+    of one instance's centre heatmap can lie (a long screw among short ones spreads furthest)."""
+    return {name: float(np.percentile(values, LARGEST_QUANTILE)) for name, values in _long_sides(components).items()}
 
 
 def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: HeadLayout, head_size: tuple[int, int],
@@ -113,11 +130,12 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
             max((sum(1 for c in parts if c.object == o.name) for o in program.objects), default=1)
             for parts in by_name.values()
         )
-    sizes = typical_sizes([c for parts in components.values() for c in parts])
+    annotated_parts = [c for parts in components.values() for c in parts]
     anomalies = _synthesize(program, normals, annotated, components, config, layout, head_size) if synthesize \
         else SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     return TrainData(_as_tensor(normals), annotated, targets, _as_tensor(validation) if validation else
-                     torch.zeros(0, 3, *hw, dtype=torch.uint8), anomalies, max(max_instances, 1), names, sizes)
+                     torch.zeros(0, 3, *hw, dtype=torch.uint8), anomalies, max(max_instances, 1), names,
+                     typical_sizes(annotated_parts), largest_sizes(annotated_parts))
 
 
 def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated: list[int],

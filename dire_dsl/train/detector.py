@@ -48,6 +48,7 @@ def build_detector(program: ir.CheckedProgram, config: TrainConfig) -> Detector:
 
         adapt = LoraSettings(rank=config.rank)
     backbone = create_backbone(config.backbone, adapt=adapt)
-    model = GroundingModel(program, backbone, slots=config.slots, peak_separation=config.peak_separation)
+    model = GroundingModel(program, backbone, slots=config.slots, peak_separation=config.peak_separation,
+                           ridge_reach=config.ridge_reach)
     return Detector(model, compile_program(program), model.head.embed[-1].out_features,
                     model.head.refine[-1][0].out_channels)

@@ -2,15 +2,16 @@
 
 Peaks of the heatmap (3×3 local maxima, top K) become instance slots. A heatmap learned
 from a few images is often a ridge along a long part (a screw, a cable) with several bumps
-on it; a bump is therefore dropped when a higher peak lies within the object's typical
-size *and* the class mask joins the two (the bumps of one screw), but kept when background
-lies between them (two parallel cables, the two ends of a cut cable). A bump further away,
-up to RIDGE_REACH of the object's size, is dropped too when the heatmap itself stays up
-between the two (a ridge, as along one long screw) rather than falling into a valley (two
-touching nuts); parts end to end (separator walls in a row) are a whole size apart, beyond it. The choice of peaks
-is discrete, but everything measured from them is differentiable: a
-slot's presence is the heatmap value at its peak, and its mask is the class mask shared
-among the peaks by a soft nearest-peak assignment.
+on it; a bump is therefore dropped when a higher peak lies within PEAK_SEPARATION of the
+object's largest size *and* the class mask joins the two (the bumps of one screw), but
+kept when background lies between them (two parallel cables, the two ends of a cut cable).
+A bump further away, up to RIDGE_REACH of the object's typical size, is dropped too when
+the heatmap itself stays up between the two (a ridge, as along one long screw) rather than
+falling into a valley (two touching nuts); parts end to end (separator walls in a row) are
+a whole size apart, beyond it. The choice of peaks is discrete, but everything measured
+from them is differentiable: a slot's presence is the heatmap value at its peak, and its
+mask is the class mask shared among the peaks by a soft nearest-peak assignment, each pixel
+only among the peaks on its connected part of the mask where it has any.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: 
     a detection score, not a probability (an object whose exact centre pixel is uncertain
     peaks well below 1), so presence is the height passed through a soft threshold at
     PRESENCE_AT: the soft count then counts detections. Instance masks hold only the mask
-    near its confident pixels (`near_confident`).
+    near its confident pixels (`near_confident`), and a pixel on a part of the mask that
+    holds a peak is shared only among the peaks on that part (`claimed_parts`).
     """
     batch, height, width = center_prob.shape
     k = min(k, height * width)
@@ -75,6 +77,8 @@ def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: 
     # Slots without a peak take no share of any pixel: where such a slot sits depends on how
     # topk breaks ties among zeros, which differs between devices.
     logits = logits.masked_fill(~live.view(batch, k, 1, 1), DEAD_SLOT_LOGIT)
+    parts = claimed_parts(mask_prob.detach(), index, live)
+    logits = logits.masked_fill(parts.any(dim=1, keepdim=True) & ~parts, DEAD_SLOT_LOGIT)
     assignment = torch.softmax(logits, dim=1)
     owned = mask_prob * near_confident(mask_prob)
     masks = owned.unsqueeze(1) * assignment * live.to(mask_prob.dtype).view(batch, k, 1, 1)
@@ -101,6 +105,31 @@ def near_confident(mask_prob: Tensor) -> Tensor:
     window = 2 * CONFIDENT_REACH + 1
     nearby = F.max_pool2d(mask_prob.unsqueeze(1), window, stride=1, padding=CONFIDENT_REACH).squeeze(1)
     return ((nearby - CONFIDENT_AT + CONFIDENT_RAMP) / CONFIDENT_RAMP).clamp(0.0, 1.0)
+
+
+def claimed_parts(mask_prob: Tensor, index: Tensor, live: Tensor) -> Tensor:
+    """[B, K, h, w] bool: for each live peak, the connected part of the confident mask
+    (≥ CONFIDENT_AT, 8-connected) it sits on, with the soft rim `near_confident` keeps.
+
+    Sharing the mask by distance alone gives the far end of a long screw whose peak sits
+    near its other end to a nearer short screw, and both then measure too long; a pixel on
+    a part belongs to the peaks on that part. Parts that touch (two nuts side by side) are
+    one part with two peaks, still shared by distance.
+    """
+    batch, k = index.shape
+    height, width = mask_prob.shape[-2:]
+    inside = (mask_prob >= CONFIDENT_AT).unsqueeze(1).to(mask_prob.dtype)
+    ids = torch.arange(1, height * width + 1, device=mask_prob.device, dtype=mask_prob.dtype)
+    labels = ids.view(1, 1, height, width) * inside  # every part ends up labelled by its largest cell id
+    for _ in range(height + width):
+        spread_out = F.max_pool2d(labels, 3, stride=1, padding=1) * inside
+        if torch.equal(spread_out, labels):
+            break
+        labels = spread_out
+    rim = 2 * CONFIDENT_REACH + 1
+    labels = F.max_pool2d(labels, rim, stride=1, padding=CONFIDENT_REACH).flatten(1)  # [B, h·w]
+    peak_part = labels.gather(1, index) * live.to(labels.dtype)  # 0: the peak sits on no part
+    return ((labels[:, None, :] == peak_part[:, :, None]) & (peak_part[:, :, None] > 0)).view(batch, k, height, width)
 
 
 DEAD_SLOT_LOGIT = -1e4
@@ -144,12 +173,14 @@ def _not_joined_to_higher(values: Tensor, index: Tensor, mask_prob: Tensor, cent
 
 
 PEAK_SEPARATION = 0.4
-"""Peaks joined by the mask and nearer than this fraction of an object's typical size
-(bounding-box long side) are one instance: two touching round parts are a whole size apart."""
+"""Peaks joined by the mask and nearer than this fraction of an object's largest size
+(bounding-box long side) are one instance: two touching round parts are a whole size apart,
+while the bumps on a long screw lie up to about 0.4 of its length apart (sized by the
+typical screw, short and long alike, they split a long one)."""
 
 RIDGE_REACH = 0.8
 """Peaks on one heatmap ridge are one instance up to this fraction of an object's typical
-size apart: the bumps near the two ends of a long screw. Two instances that touch end to end
+(median) size apart: the bumps near the two ends of a long screw. Two instances that touch end to end
 (separator walls in a row) have centres a whole size apart, and their heatmap ridges can run
 into each other, so the reach stops short of a size (at 1.0, pushpins' good images lost a
 separator now and then, and a missing one no longer stood out)."""

@@ -24,15 +24,19 @@ class GroundingModel(nn.Module):
     """Finds the rules file's objects in images and hands the logic layer a Grounding."""
 
     def __init__(self, program: ir.CheckedProgram, backbone: Backbone, slots: int = 20, embed_dim: int = 64,
-                 peak_separation: dict[str, float] | None = None) -> None:
+                 peak_separation: dict[str, float] | None = None, ridge_reach: dict[str, float] | None = None) -> None:
         """`peak_separation`: per object, the distance (fraction of the image's long side) below
-        which two centre peaks are one instance; objects not named keep a 3×3 window."""
+        which two centre peaks joined by the mask are one instance; objects not named keep a
+        3×3 window. `ridge_reach`: likewise, up to which distance peaks joined by a heatmap
+        ridge too are one instance; where an object is not named, RIDGE_REACH/PEAK_SEPARATION
+        times its separation (how runs written before this setting read it)."""
         super().__init__()
         self.layout = HeadLayout.from_program(program)
         self.backbone = backbone
         self.head = GroundingHead(backbone.channels, self.layout, embed_dim=embed_dim)
         self.slots = slots
         self.peak_separation = dict(peak_separation or {})
+        self.ridge_reach = dict(ridge_reach or {})
 
     def forward(self, images: Tensor) -> ModelOutput:
         head = self.head(self.backbone.forward_features(images).maps)
@@ -51,7 +55,8 @@ class GroundingModel(nn.Module):
         for index, name in enumerate(self.layout.objects):
             separation = self.peak_separation.get(name, 0.0)
             radius = peak_radius(separation, mask_hw)
-            ridge_radius = peak_radius(separation * RIDGE_REACH / PEAK_SEPARATION, mask_hw) if separation else 0
+            ridge = self.ridge_reach.get(name, separation * RIDGE_REACH / PEAK_SEPARATION)
+            ridge_radius = peak_radius(ridge, mask_hw) if ridge else 0
             found = extract_instances(mask_prob[:, index], center_prob[:, index], self.slots, radius=radius,
                                       ridge_radius=ridge_radius)
             attributes = {

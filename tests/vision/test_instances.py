@@ -36,6 +36,31 @@ def test_a_lone_instance_owns_its_whole_mask_however_far_it_reaches() -> None:
     assert float(found.masks[0, 1:].abs().sum()) == 0.0
 
 
+def test_a_long_part_keeps_its_far_end_from_a_nearer_peak_on_another_part() -> None:
+    """A long screw's heatmap often peaks near one end; by distance alone its far end went to
+    the short screw beside it, and both then measured too long."""
+    mask = torch.zeros(1, 16, 40)
+    mask[0, 3:5, 2:38] = 1.0  # the long part, its peak near the right end
+    mask[0, 10:12, 2:10] = 1.0  # a short part below its far (left) end
+    heat = torch.maximum(blob(16, 40, 4, 33), blob(16, 40, 11, 6))[None]
+    found = extract_instances(mask, heat, k=4)
+    long_part, short_part = found.masks[0, 0], found.masks[0, 1]
+    assert float(long_part[3:5].sum()) == pytest.approx(72.0, abs=1e-3)  # the whole long part
+    assert float(short_part.sum()) == pytest.approx(16.0, abs=1e-3)  # and nothing of it here
+
+
+def test_touching_parts_are_still_shared_by_distance() -> None:
+    mask = torch.zeros(1, 12, 24)
+    mask[0, 3:9, 3:21] = 1.0  # two square parts side by side: one connected part, two peaks
+    heat = torch.maximum(blob(12, 24, 6, 6), blob(12, 24, 6, 17))[None]
+    found = extract_instances(mask, heat, k=4)
+    left, right = found.masks[0, 0], found.masks[0, 1]
+    # split (softly) midway between the peaks, as two separate parts would be
+    assert float(left[:, 12:].sum()) < 0.05 * float(left.sum()) and float(right[:, :12].sum()) < 0.05 * float(right.sum())
+    assert float(left.sum()) == pytest.approx(54.0, abs=0.5)
+    assert float(left.sum() + right.sum()) == pytest.approx(float(mask.sum()), abs=1e-3)
+
+
 def test_faint_spill_belongs_to_no_instance_but_a_soft_rim_does() -> None:
     heat = blob(16, 32, 8, 16)[None]
     mask = torch.full((1, 16, 32), 0.003)  # a sigmoid mask is never quite 0
