@@ -167,7 +167,11 @@ def _not_joined_to_higher(values: Tensor, index: Tensor, mask_prob: Tensor, cent
     masked = mask_prob.flatten(1).gather(1, path).view(batch, m, m, PATH_SAMPLES).amin(dim=-1) >= JOINED_AT
     ridge = center_prob.flatten(1).gather(1, path).view(batch, m, m, PATH_SAMPLES).amin(dim=-1) \
         >= RIDGE_FLOOR * values[:, :, None]
-    joined = masked & ((cells_apart <= radius) | (ridge & (cells_apart <= ridge_radius)))
+    # a bump off the mask on the same heatmap hill (a thin part's hill is wider than the part)
+    # belongs to the part beside it
+    off_part = mask_prob.flatten(1).gather(1, index) < JOINED_AT
+    joined = (masked & ((cells_apart <= radius) | (ridge & (cells_apart <= ridge_radius)))) \
+        | (off_part[:, :, None] & ridge & (cells_apart <= radius))
     dropped = (higher & joined & (values[:, None, :] > 0)).any(dim=-1)
     return (~dropped).to(values.dtype)
 

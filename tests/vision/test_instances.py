@@ -149,3 +149,24 @@ def test_peak_radius_is_a_fraction_of_the_maps_long_side() -> None:
     assert peak_radius(0.0, (24, 32)) == 1
     assert peak_radius(0.25, (24, 32)) == 8
     assert peak_radius(0.25, (64, 16)) == 16
+
+
+def test_a_bump_off_a_thin_part_on_its_heatmap_hill_belongs_to_the_part() -> None:
+    """A thin cable's centre heatmap is a hill wider than the cable: a second bump beside the
+    cable counted as a second cable on good images."""
+    mask = torch.zeros(1, 16, 32)
+    mask[0, 7, 4:28] = 1.0  # a one-cell-thin part
+    heat = torch.maximum(blob(16, 32, 7, 16, sigma=3.0), blob(16, 32, 11, 13, sigma=1.0, peak=0.6))[None]
+    heat = heat.clamp(0, 1)
+    assert abs(float(extract_instances(mask, heat, k=4, radius=6).presence.sum()) - 1) < 0.05
+    # the same bump beyond a valley is something else, not part of this hill
+    valley = torch.maximum(blob(16, 32, 7, 16, sigma=1.0), blob(16, 32, 12, 11, sigma=1.0, peak=0.6))[None]
+    assert abs(float(extract_instances(mask, valley, k=4, radius=6).presence.sum()) - 2) < 0.05
+
+
+def test_a_ring_keeps_its_peak_in_the_hole() -> None:
+    """A washer's centre lies off its mask; with no higher peak near it, it is still a washer."""
+    ys, xs = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+    radius = ((ys - 8) ** 2 + (xs - 8) ** 2).sqrt()
+    ring = ((radius >= 3) & (radius <= 5)).float()[None]
+    assert abs(float(extract_instances(ring, blob(16, 16, 8, 8)[None], k=4, radius=3).presence.sum()) - 1) < 0.05
