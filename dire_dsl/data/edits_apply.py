@@ -22,6 +22,7 @@ from dire_dsl.data.edits_fill import fill_background
 from dire_dsl.data.edits_looks import EditStats, Exemplar, transfer
 from dire_dsl.data.edits_place import Limit, find_offset, grow, paste, place_at, shift
 from dire_dsl.data.edits_recipes import (
+    Cut,
     Duplicate,
     EditRecipe,
     Goal,
@@ -52,6 +53,10 @@ MAX_OCCLUSION = 0.05
 """A scaled instance may cover at most this share of itself in neighbours."""
 MIN_IN_FRAME = 0.9
 """A scaled instance must keep this share of its pixels inside the image."""
+CUT_WIDTH = 0.08
+"""Width of the band a cut erases, as a share of the part's length (at least 3 pixels)."""
+CUT_SPAN = (0.3, 0.7)
+"""Where along the part a cut falls, as fractions of its length: away from its ends."""
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,33 @@ def _trim(image: np.ndarray, scene: Scene, recipe: Trim, rng: np.random.Generato
     return EditResult(out, [c for c in components if c.mask.any()], changed, recipe)
 
 
+def _cut(image: np.ndarray, scene: Scene, recipe: Cut, rng: np.random.Generator,
+         stats: EditStats | None) -> EditResult | None:
+    index = _pick(rng, scene.matching(recipe.target))
+    if index is None:
+        return None
+    mask = scene.components[index].mask
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 2:
+        return None
+    points = np.stack([xs, ys], axis=1).astype(np.float64)
+    centre = points.mean(axis=0)
+    axis = np.linalg.eigh(np.cov((points - centre).T, bias=True))[1][:, -1]  # the long axis
+    along = (points - centre) @ axis
+    at = along.min() + (along.max() - along.min()) * rng.uniform(*CUT_SPAN)
+    half_width = max(1.5, CUT_WIDTH * (along.max() - along.min()) / 2)
+    grid_y, grid_x = np.mgrid[0:scene.shape[0], 0:scene.shape[1]]
+    band = np.abs((grid_x - centre[0]) * axis[0] + (grid_y - centre[1]) * axis[1] - at) <= half_width
+    kept = mask & ~band
+    if ndimage.label(kept, structure=np.ones((3, 3)))[1] < 2:  # it bends back across the band
+        return None
+    # fill from the background around the band, not from the two pieces beside it
+    out, changed = fill_background(image, mask & band, scene.union(scene.peers([index])) | kept, rng)
+    components = list(scene.components)
+    components[index] = replace(components[index], mask=kept)
+    return EditResult(out, components, changed, recipe)
+
+
 def _major_length(mask: np.ndarray) -> float:
     """Major-axis length in image widths, as the logic layer measures it: sqrt(12 λ_max) / W."""
     ys, xs = np.nonzero(mask)
@@ -411,5 +443,5 @@ def _recolour(image: np.ndarray, scene: Scene, recipe: Recolour, rng: np.random.
 
 _APPLY: dict[type, Callable[..., EditResult | None]] = {
     Remove: _remove, RemoveAll: _remove_all, Duplicate: _duplicate, Move: _move, Trim: _trim, Scale: _scale,
-    Recolour: _recolour,
+    Recolour: _recolour, Cut: _cut,
 }

@@ -14,6 +14,7 @@ measurement maps to edits that move it that way:
               top/bottom/left/right also trim inward
     inside    move off the container (out of the region)
     touches   move apart;   left_of / above / ...: move past the partner
+    joins     cut the part it goes through in two
     attribute recolour: to another value (`==`), to the value (`!=`), to a value the table or
               the other side does not pair with the partner's value (`->`, `a.x == b.x`)
 
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from dire_dsl.data.edits_recipes import (
+    Cut,
     Direction,
     Duplicate,
     Edit,
@@ -160,6 +162,11 @@ class _Planner:
                            mapping=Mapping(src, source.attribute, pairs, recoloured_is_source=False))
 
     def predicate(self, node: ir.Predicate, scope: Scope, negated: bool) -> Iterator[Edit]:
+        if node.func == "joins":
+            through = self.selection(node.args[0], scope)
+            if through is not None and not negated:
+                yield Cut(target=through)
+            return
         if len(node.args) != 2:
             return
         a, b = node.args

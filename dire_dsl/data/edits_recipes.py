@@ -147,4 +147,11 @@ class Recolour(Edit):
     mapping: Mapping | None = None
 
 
-EditRecipe = Union[Remove, RemoveAll, Duplicate, Move, Trim, Scale, Recolour]
+@dataclass(frozen=True, kw_only=True)
+class Cut(Edit):
+    """Erase a band across one instance, square to its long axis: the part, in two pieces."""
+
+    kind: ClassVar[str] = "cut"
+
+
+EditRecipe = Union[Remove, RemoveAll, Duplicate, Move, Trim, Scale, Recolour, Cut]

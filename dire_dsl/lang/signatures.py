@@ -164,3 +164,5 @@ for _name, _doc in (
     ("below", "The centroid of `a` lies below the centroid of `b`."),
 ):
     register_signature(_name, [("a", ENTITY), ("b", PLACE if _name == "inside" else ENTITY)], ArgKind.TRUTH, _doc)
+register_signature("joins", [("via", ENTITY), ("a", ENTITY), ("b", ENTITY)], ArgKind.TRUTH,
+                   "A path through `via` leads from `a` to `b` (its weakest pixel, on the best path).")

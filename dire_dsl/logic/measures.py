@@ -133,6 +133,29 @@ def touches(ctx: MeasureContext, a: Entity, b: Entity) -> Tensor:
     return contact.clamp_min(torch.finfo(contact.dtype).tiny).pow(1.0 / CONTACT_POWER).clamp(max=1.0)
 
 
+def joins(ctx: MeasureContext, via: Entity, a: Entity, b: Entity) -> Tensor:
+    """How surely a path through `via` leads from `a` to `b`: over all 8-connected paths that
+    start and end within CONTACT_REACH pixels of them, the best path's weakest `via` pixel.
+
+    A cut cable still touches both connectors, and its two pieces may hold one centre peak
+    between them; what it lacks is a way through. The widest path is found by repeated
+    3×3 max-pooling of "reached with strength s" capped by `via` (at most H + W steps, fewer
+    once nothing changes); min and max pass gradients to the bottleneck pixels.
+    """
+    shape = torch.broadcast_shapes(via.mask.shape, a.mask.shape, b.mask.shape)
+    height, width = shape[-2:]
+    through = via.mask.clamp(0.0, 1.0).expand(shape).reshape(-1, 1, height, width)
+    start = _dilate(a.mask.clamp(0.0, 1.0)).expand(shape).reshape(-1, 1, height, width)
+    end = _dilate(b.mask.clamp(0.0, 1.0)).expand(shape).reshape(-1, 1, height, width)
+    reached = torch.minimum(start, through)
+    for _ in range(height + width):
+        spread = torch.maximum(reached, torch.minimum(F.max_pool2d(reached, 3, stride=1, padding=1), through))
+        if torch.equal(spread, reached):
+            break
+        reached = spread
+    return torch.minimum(reached, end).amax(dim=(-2, -1)).reshape(shape[:-2])
+
+
 def _order(axis: int, sign: float) -> Callable[[MeasureContext, Entity, Entity], Tensor]:
     def relation(ctx: MeasureContext, a: Entity, b: Entity) -> Tensor:
         return torch.sigmoid(sign * (centroid(b)[axis] - centroid(a)[axis]) / ctx.tau)
@@ -161,6 +184,7 @@ BUILTINS: dict[str, Callable[..., Tensor]] = {
     "length": major_axis_length,
     "inside": inside,
     "touches": touches,
+    "joins": joins,
     "overlaps": overlaps,
     "left_of": _order(0, 1.0),
     "right_of": _order(0, -1.0),

@@ -42,6 +42,7 @@ BUILTIN_FORMULAS = {
     "inside": "Σ a·b / Σ a",
     "overlaps": "Σ a·b / min(Σ a, Σ b)",
     "touches": "min(1, (Σ (max5×5(a)·b)^8)^(1/8))",
+    "joins": "max over paths a→b through via of min(via) (widest path, 3×3 steps)",
     "left_of": "sigmoid((x(b) - x(a))/τ), τ={tau}",
     "right_of": "sigmoid((x(a) - x(b))/τ), τ={tau}",
     "above": "sigmoid((y(b) - y(a))/τ), τ={tau}",

@@ -17,6 +17,7 @@ from dire_dsl.data.components import Component
 from dire_dsl.data.edits import EditResult, RuleJudge, apply_edit, learn_stats, plan_edits, synthesize_anomalies
 from dire_dsl.data.edits_judge import broken
 from dire_dsl.data.edits_recipes import (
+    Cut,
     Duplicate,
     Goal,
     Mapping,
@@ -229,6 +230,21 @@ def test_scale_every_instance_for_the_area_of_a_set() -> None:
         ratio = after.mask.sum() / before.mask.sum()
         assert 0.15 < ratio < 0.7
         assert np.allclose(centroid(after.mask), centroid(before.mask), atol=0.03)
+
+
+def test_cut_leaves_the_part_in_two_pieces_with_background_between() -> None:
+    image, components, result = apply(Cut(target=Selection("bar")))
+    before, after = components[4].mask, result.components[4].mask
+    assert len(result.components) == len(components)  # still one bar, now with a gap
+    assert ndimage.label(after, structure=np.ones((3, 3)))[1] == 2
+    assert not (after & ~before).any() and 0.8 * before.sum() < after.sum() < before.sum()
+    gap = before & ~after
+    xs = np.nonzero(gap)[1] / SHAPE[1]
+    assert 0.55 + 0.3 * 0.4 - 0.02 <= xs.min() and xs.max() <= 0.55 + 0.7 * 0.4 + 0.02  # away from the ends
+    background, bar_grey = np.array([190, 180, 160]), np.array([60, 60, 60])
+    filled = result.image[gap].astype(float).mean(axis=0)
+    assert np.abs(filled - background).sum() < np.abs(filled - bar_grey).sum()
+    assert all(np.array_equal(b.mask, a.mask) for b, a in zip(components[:4], result.components[:4]))
 
 
 # ---------------------------------------------------------------- recolour

@@ -221,6 +221,20 @@ def test_made_up_program() -> None:
     ]
 
 
+def test_a_path_breaks_when_the_part_it_goes_through_is_cut() -> None:
+    source = DESK.split("rule ")[0] + """
+rule pens_bridge:
+    forall p in pen: joins(p, cup, book)
+
+rule nothing_bridges:
+    not joins(lamp, cup, book)
+"""
+    result = check_source(source, "bridge.rules")
+    assert result.ok and result.program is not None, result.diagnostics
+    # making a path where there is none is no edit
+    assert [describe(r) for r in plan_edits(result.program)] == ["cut pen | pens_bridge"]
+
+
 def test_no_category_knowledge_in_code() -> None:
     """No object, region, attribute or value of any shipped rules file is named in the edit code
     (docstrings and comments may use them as examples; measure names like `length` are language)."""

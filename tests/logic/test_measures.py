@@ -31,6 +31,8 @@ class Case:
 
 
 TWO_OBJECTS = 'object a "a"\nobject b "b"\n'
+THREE_OBJECTS = TWO_OBJECTS + 'object c "c"\n'
+BAR = box(0.2, 0.5, 0.8, 0.53125)  # two pixels thick, from inside a's box (x < 0.25) into b's (x ≥ 0.75)
 CELLS = 'object pin "a pin"\nregion cell = grid(2, 3)\n'
 LEFT, RIGHT = disc(0.2, 0.5, 0.1), disc(0.8, 0.5, 0.1)
 HIGH, LOW = disc(0.5, 0.2, 0.1), disc(0.5, 0.8, 0.1)
@@ -81,6 +83,22 @@ KNOWN: dict[str, list[Case]] = {
         # reach of a (20×20 pixels) counts as one pixel at 0.02 times 400^(1/8), not as touching.
         Case(TWO_OBJECTS + "rule r: touches(a, b)", {"a": [SQUARE], "b": [box(0.5625, 0.25, 0.75, 0.5) * 0.98 + 0.02]},
              "touches(a, b)", 0.02 * 400 ** (1 / 8), 1e-3),
+    ],
+    "joins": [
+        # a bar from a to b, at 0.9 with one pixel column at 0.4: the best path is as weak as that column
+        Case(THREE_OBJECTS + "rule r: joins(c, a, b)", {"a": [box(0.0, 0.25, 0.25, 0.75)], "b": [box(0.75, 0.25, 1.0, 0.75)],
+                                                         "c": [BAR * 0.9 - box(0.5, 0.0, 33 / 64, 1.0) * 0.5]},
+             "joins(c, a, b)", 0.4, 1e-4),
+        # cut: a two-pixel gap in the bar (it still touches both ends)
+        Case(THREE_OBJECTS + "rule r: joins(c, a, b)", {"a": [box(0.0, 0.25, 0.25, 0.75)], "b": [box(0.75, 0.25, 1.0, 0.75)],
+                                                         "c": [BAR - box(0.5, 0.0, 34 / 64, 1.0)]},
+             "joins(c, a, b)", 0.0, 1e-4),
+        # the weak straight bar (0.3) or a detour at 0.8 above it: the best path takes the detour
+        Case(THREE_OBJECTS + "rule r: joins(c, a, b)", {"a": [box(0.0, 0.25, 0.25, 0.75)], "b": [box(0.75, 0.25, 1.0, 0.75)],
+                                                         "c": [BAR * 0.3 + box(0.2, 0.3125, 0.8, 0.34375) * 0.8
+                                                               + box(0.2, 0.34375, 0.25, 0.5) * 0.8
+                                                               + box(0.75, 0.34375, 0.8, 0.5) * 0.8]},
+             "joins(c, a, b)", 0.8, 1e-4),
     ],
     "overlaps": [Case(TWO_OBJECTS + "rule r: overlaps(a, b)", {"a": [SQUARE], "b": [HALF_OVER]}, "overlaps(a, b)",
                       0.5, 1e-3)],
