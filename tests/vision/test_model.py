@@ -31,7 +31,7 @@ def test_output_satisfies_the_contract(category: str) -> None:
 
 
 def test_layout_orders_channels_by_program() -> None:
-    program = load_rules(ROOT / "rules" / "splicing_connectors.rules")
+    program = load_rules(ROOT / "tests" / "fixtures" / "frozen_rules" / "splicing_connectors.rules")
     layout = HeadLayout.from_program(program)
     assert layout.objects == ("connector", "cable")
     assert layout.n_channels == 2 * 2 + 3 + 3
