@@ -18,7 +18,7 @@ from dire_dsl.cli.paths import rules_files_or_exit
 def fmt(
     paths: Annotated[list[Path], typer.Argument(help="Rules files or folders holding them.")],
     check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")] = False,
-    diff: Annotated[bool, typer.Option("--diff", help="Print what would change.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print what would change as a unified diff; change nothing.")] = False,
 ) -> None:
     """Put rules files in canonical form; comments are kept and formatting is idempotent."""
     from dire_dsl.atomic import atomic_write_text
@@ -48,18 +48,18 @@ def fmt(
         if diff:
             typer.echo("".join(difflib.unified_diff(source.splitlines(True), formatted.splitlines(True),
                                                     f"{file} (original)", f"{file} (formatted)")))
-        if not check:
+        if not (check or diff):
             try:
                 atomic_write_text(file, formatted)
             except OSError as error:
                 fail(f"{file}: cannot write the formatted file ({error.strerror}); the original is unchanged")
                 unwritable = True
                 changed.remove(file)
-    verb = "would reformat" if check else "reformatted"
+    verb = "would reformat" if check or diff else "reformatted"
     for file in changed:
         typer.echo(f"{verb} {file}")
     typer.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed)} unchanged")
     if unwritable:
         raise typer.Exit(ExitCode.USAGE_ERROR)
-    failed = broken or (check and bool(changed))
+    failed = broken or (check and bool(changed))  # --diff alone previews: not a failure
     raise typer.Exit(ExitCode.USER_ERROR if failed else ExitCode.OK)

@@ -30,6 +30,16 @@ def test_check_mode_exits_one_and_changes_nothing(cli_app: typer.Typer, runner: 
     assert path.read_text(encoding="utf-8") == MESSY
 
 
+def test_diff_alone_previews_and_changes_nothing(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    """Like black's and ruff's --diff: a preview, so the file stays as the user wrote it."""
+    path = tmp_path / "a.rules"
+    path.write_text(MESSY, encoding="utf-8")
+    result = runner.invoke(cli_app, ["fmt", "--diff", str(path)])
+    assert result.exit_code == 0
+    assert "would reformat" in result.output and "+rule r:" in result.output
+    assert path.read_text(encoding="utf-8") == MESSY
+
+
 def test_check_mode_on_canonical_file_exits_zero(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "a.rules"
     path.write_text(CANONICAL, encoding="utf-8")
