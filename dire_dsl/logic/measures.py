@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from dire_dsl.lang.signatures import REGISTRY
 from dire_dsl.logic.entities import Entity, MeasureContext
 from dire_dsl.logic.regions import MASS, X, XX, XY, Y, YY
-from dire_dsl.logic.tensors import MASS_EPS, pixel_inner
+from dire_dsl.logic.tensors import MASS_EPS, max_filter, pixel_inner
 
 RATIO_EPS = 1e-4
 """ε of `ratio` = a·b / (b² + ε²): relative error (ε/b)², no pole, 0 when b = 0."""
@@ -85,9 +84,7 @@ parts read about 0.8, not 0.25 (one pixel of reach pairs the two half-sure bound
 
 def _dilate(mask: Tensor) -> Tensor:
     """Maximum over a (2·reach + 1)² window: each pixel takes the surest value within reach."""
-    flat = mask.reshape(-1, 1, *mask.shape[-2:])
-    window = 2 * CONTACT_REACH + 1
-    return F.max_pool2d(flat, window, stride=1, padding=CONTACT_REACH).reshape(mask.shape)
+    return max_filter(mask, CONTACT_REACH)
 
 
 # ---------------------------------------------------------------- implementations
@@ -133,26 +130,33 @@ def touches(ctx: MeasureContext, a: Entity, b: Entity) -> Tensor:
     return contact.clamp_min(torch.finfo(contact.dtype).tiny).pow(1.0 / CONTACT_POWER).clamp(max=1.0)
 
 
+JOIN_FLOOR = 0.05
+"""`via` values below this are no way through. A soft mask's faint spill covers the whole map,
+and a search allowed to creep through it ran H + W steps instead of the part's length;
+a path that weak reads 0 instead of a few hundredths."""
+
+
 def joins(ctx: MeasureContext, via: Entity, a: Entity, b: Entity) -> Tensor:
     """How surely a path through `via` leads from `a` to `b`: over all 8-connected paths that
     start and end within CONTACT_REACH pixels of them, the best path's weakest `via` pixel.
 
     A cut cable still touches both connectors, and its two pieces may hold one centre peak
-    between them; what it lacks is a way through. The widest path is found by repeated
-    3×3 max-pooling of "reached with strength s" capped by `via` (at most H + W steps, fewer
-    once nothing changes); min and max pass gradients to the bottleneck pixels.
+    between them; what it lacks is a way through. The widest path is found by repeated 3×3
+    maxima of "reached with strength s" capped by `via` (at most H + W steps, fewer once
+    nothing changes); min and max pass gradients to the bottleneck pixels.
     """
     shape = torch.broadcast_shapes(via.mask.shape, a.mask.shape, b.mask.shape)
     height, width = shape[-2:]
-    through = via.mask.clamp(0.0, 1.0).expand(shape).reshape(-1, 1, height, width)
-    start = _dilate(a.mask.clamp(0.0, 1.0)).expand(shape).reshape(-1, 1, height, width)
-    end = _dilate(b.mask.clamp(0.0, 1.0)).expand(shape).reshape(-1, 1, height, width)
-    reached = torch.minimum(start, through)
+    through = via.mask.clamp(0.0, 1.0)
+    through = torch.where(through >= JOIN_FLOOR, through, torch.zeros_like(through)).expand(shape)
+    through = through.reshape(-1, height, width)
+    reached = torch.minimum(_dilate(a.mask.clamp(0.0, 1.0)).expand(shape).reshape(-1, height, width), through)
     for _ in range(height + width):
-        spread = torch.maximum(reached, torch.minimum(F.max_pool2d(reached, 3, stride=1, padding=1), through))
+        spread = torch.maximum(reached, torch.minimum(max_filter(reached), through))
         if torch.equal(spread, reached):
             break
         reached = spread
+    end = _dilate(b.mask.clamp(0.0, 1.0)).expand(shape).reshape(-1, height, width)
     return torch.minimum(reached, end).amax(dim=(-2, -1)).reshape(shape[:-2])
 
 

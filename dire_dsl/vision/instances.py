@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from dire_dsl.logic.tensors import max_filter
 
 
 @dataclass
@@ -52,7 +53,7 @@ def extract_instances(mask_prob: Tensor, center_prob: Tensor, k: int, min_peak: 
     """
     batch, height, width = center_prob.shape
     k = min(k, height * width)
-    pooled = F.max_pool2d(center_prob.unsqueeze(1), 3, stride=1, padding=1).squeeze(1)
+    pooled = max_filter(center_prob)
     peaks = torch.where(center_prob >= pooled, center_prob, torch.zeros_like(center_prob))
     if max(radius, ridge_radius) > 1:
         values, index = peaks.flatten(1).topk(min(CANDIDATES * k, height * width), dim=1)
@@ -102,8 +103,7 @@ def near_confident(mask_prob: Tensor) -> Tensor:
     screw measure 0.33 and pulled attributes towards uniform. Instances keep only the
     confident part of the mask and its rim; the class mask itself is left as it is.
     """
-    window = 2 * CONFIDENT_REACH + 1
-    nearby = F.max_pool2d(mask_prob.unsqueeze(1), window, stride=1, padding=CONFIDENT_REACH).squeeze(1)
+    nearby = max_filter(mask_prob, CONFIDENT_REACH)
     return ((nearby - CONFIDENT_AT + CONFIDENT_RAMP) / CONFIDENT_RAMP).clamp(0.0, 1.0)
 
 
@@ -118,16 +118,15 @@ def claimed_parts(mask_prob: Tensor, index: Tensor, live: Tensor) -> Tensor:
     """
     batch, k = index.shape
     height, width = mask_prob.shape[-2:]
-    inside = (mask_prob >= CONFIDENT_AT).unsqueeze(1).to(mask_prob.dtype)
+    inside = (mask_prob >= CONFIDENT_AT).to(mask_prob.dtype)
     ids = torch.arange(1, height * width + 1, device=mask_prob.device, dtype=mask_prob.dtype)
-    labels = ids.view(1, 1, height, width) * inside  # every part ends up labelled by its largest cell id
+    labels = ids.view(1, height, width) * inside  # every part ends up labelled by its largest cell id
     for _ in range(height + width):
-        spread_out = F.max_pool2d(labels, 3, stride=1, padding=1) * inside
+        spread_out = max_filter(labels) * inside
         if torch.equal(spread_out, labels):
             break
         labels = spread_out
-    rim = 2 * CONFIDENT_REACH + 1
-    labels = F.max_pool2d(labels, rim, stride=1, padding=CONFIDENT_REACH).flatten(1)  # [B, h·w]
+    labels = max_filter(labels, CONFIDENT_REACH).flatten(1)  # [B, h·w], with the rim
     peak_part = labels.gather(1, index) * live.to(labels.dtype)  # 0: the peak sits on no part
     return ((labels[:, None, :] == peak_part[:, :, None]) & (peak_part[:, :, None] > 0)).view(batch, k, height, width)
 
