@@ -93,12 +93,15 @@ def typical_sizes(components: list[Component]) -> dict[str, float]:
     return {name: float(np.median(values)) for name, values in _long_sides(components).items()}
 
 
-LARGEST_QUANTILE = 90
-"""Percentile of the long sides taken as an object's largest size (robust to one odd mask)."""
+LARGEST_QUANTILE = 75
+"""Percentile of the long sides taken as an object's largest size: with two kinds in equal
+numbers (long and short screws) it is the longer kind's size, while the longest quarter
+(walls seen lengthwise in a grid of separators) does not stretch it: at the 90th percentile
+pushpins' separation radius grew from 2 to 3 cells and merged walls where they meet."""
 
 
 def largest_sizes(components: list[Component]) -> dict[str, float]:
-    """Per object, the 90th percentile of its instances' long sides: how far apart the bumps
+    """Per object, the upper quartile of its instances' long sides: how far apart the bumps
     of one instance's centre heatmap can lie (a long screw among short ones spreads furthest)."""
     return {name: float(np.percentile(values, LARGEST_QUANTILE)) for name, values in _long_sides(components).items()}
 

@@ -22,11 +22,11 @@ def test_typical_size_is_the_median_long_side_over_the_images_long_side() -> Non
     assert typical_sizes(components) == {"screw": 0.4, "nut": 0.1}
 
 
-def test_largest_size_is_the_90th_percentile_long_side() -> None:
+def test_largest_size_is_the_upper_quartile_long_side() -> None:
     """Long and short screws share one object: the long ones set how far apart the bumps of
-    one screw's heatmap may lie, while one odd mask moves it little."""
+    one screw's heatmap may lie, while one odd mask does not."""
     short, long = Component("screw", bar(5, 5, 4, 20)), Component("screw", bar(20, 5, 4, 60))
     nut = Component("nut", bar(2, 80, 10, 10))
     assert largest_sizes([short] * 5 + [long] * 5 + [nut]) == pytest.approx({"screw": 0.6, "nut": 0.1})
     assert typical_sizes([short] * 5 + [long] * 5) == pytest.approx({"screw": 0.4})
-    assert largest_sizes([short] * 9 + [long]) == pytest.approx({"screw": 0.24})  # 0.2 + 0.1 × (0.6 − 0.2)
+    assert largest_sizes([short] * 9 + [long]) == pytest.approx({"screw": 0.2})  # one long screw in ten
