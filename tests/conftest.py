@@ -42,3 +42,35 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_loco: Path, tiny_rul
     out = tmp_path_factory.mktemp("tiny_run") / "run"
     train(tiny_rules, tiny_loco, out, overrides=dict(TINY_TRAIN))
     return out
+
+
+TINY_PROMPT_CLIP = "dire-test-tiny-prompt-clip"
+TINY_PROMPT_CLIP_CONFIG = {
+    # open_clip's tokenizer emits ids up to 49407, so the text tower keeps CLIP's vocabulary;
+    # everything else is as small as the backbone tests' tiny ViT
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16, "mlp_ratio": 2},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Backbone spec `open_clip:<tiny config>@<local checkpoint file>`: a random-weight CLIP
+    (both towers) saved as a file, so it loads through the path a user's pretrained one takes."""
+    import json
+
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path_factory.mktemp("prompt_clip")
+    config = folder / f"{TINY_PROMPT_CLIP}.json"
+    config.write_text(json.dumps(TINY_PROMPT_CLIP_CONFIG))
+    open_clip.add_model_config(config)
+    with torch.random.fork_rng():
+        torch.manual_seed(7)
+        model = open_clip.create_model(TINY_PROMPT_CLIP, pretrained=None)
+    path = folder / "tiny_clip.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    return f"open_clip:{TINY_PROMPT_CLIP}@{path}"

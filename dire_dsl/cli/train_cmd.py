@@ -94,3 +94,9 @@ def train(
     typer.echo(f"  threshold {calibration.threshold:.3f} (validation normals: {calibration.n_validation})")
     for name, gate, reason in calibration.pruned:
         typer.echo(f"  pruned rule `{name}`: {reason}")
+    if result.pseudo_labels is not None:
+        from dire_dsl.train.pseudo_grounding import describe
+
+        for line in describe(result.pseudo_labels):
+            typer.echo(f"  {line}")
+        typer.echo(f"  (which images, instance counts, cluster names: {out / 'pseudo_labels.json'})")

@@ -70,7 +70,10 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("compactness", float, 1.0, "Weight of the pull of normal embeddings to the centre.", low=0.0),
     SettingSpec("rule_weight", float, 0.1, "Weight of rule satisfaction on normal images.", low=0.0),
     SettingSpec("component_weight", float, 1.0, "Weight of the component (mask) loss.", low=0.0),
-    SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding.", low=0.0),
+    SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding (and, by the unsupervised "
+                "and prompts modes, as they are).", low=0.0),
+    SettingSpec("pseudo_labels", int, 40, "Training normals the unsupervised and prompts grounding modes "
+                "pseudo-annotate (more: better coverage, slower start).", low=0.0, high=100_000),
     SettingSpec("fusion", float, 0.8, "Share of the logic distance in the fused score (rest: embedding distance).",
                 low=0.0, high=1.0),
     SettingSpec("backbone", str, "conv-small", "Backbone name, e.g. conv-small or open_clip:ViT-B-16@/path.pt."),

@@ -18,13 +18,13 @@ from dire_dsl.train.dataset import TrainData, load_train_data, native_size
 from dire_dsl.train.detector import Detector, build_detector
 from dire_dsl.train.distributed import barrier, process_group
 from dire_dsl.train.loop import train_detector
+from dire_dsl.train.pseudo_grounding import check_grounding_backbone
 from dire_dsl.train.run_dir import RunDir, check_new_run_dir, create_run_dir, open_run_dir
 from dire_dsl.train.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
 from dire_dsl.vision.heads import HeadLayout
 from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH
 
 SCORE_BATCH = 32
-IMPLEMENTED_GROUNDING = ("few_shot",)
 
 
 class RunMismatchError(DireError):
@@ -40,6 +40,7 @@ class TrainedRun:
     config: TrainConfig
     detector: Detector
     calibration: Calibration
+    pseudo_labels: dict[str, Any] | None = None  # unsupervised / prompts grounding: RUN/pseudo_labels.json
 
 
 def slots_for(max_instances: int) -> int:
@@ -60,10 +61,7 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
     program = load_rules(rules)
     source = read_rules_text(rules)
     config = _run_config(program, data_root, category, overrides, out, resume)
-    if config.grounding not in IMPLEMENTED_GROUNDING:
-        raise RunMismatchError(f"grounding = {config.grounding} is not implemented yet; use few_shot (COCO component "
-                               "annotations of a few normal images) or a grounding model of your own "
-                               "(docs/extending.md)")
+    check_grounding_backbone(config)  # e.g. prompts without a pretrained CLIP: fail before anything is touched
     with process_group(config.device) as (rank, _):
         if rank == 0 and not resume:
             check_new_run_dir(out, force=force)
@@ -86,6 +84,8 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
                 "ridge_reach": {name: round(RIDGE_REACH * size, 4) for name, size in data.sizes.items()},
             })
         run = _open_run(out, config, source, resume=resume, force=force, rank=rank)
+        if rank == 0 and data.pseudo_labels is not None:
+            run.write_pseudo_labels(data.pseudo_labels)
         say("training")
         detector = train_detector(program, config, data, run, resume=resume, on_step=on_step)
         say("calibrating on validation normals")
@@ -94,7 +94,7 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
             run.save_weights(detector)
             run.write_calibration(calibration)
         barrier()
-    return TrainedRun(run, program, config, detector, calibration)
+    return TrainedRun(run, program, config, detector, calibration, data.pseudo_labels)
 
 
 def _run_config(program: ir.CheckedProgram, data_root: str | Path, category: str | None,
@@ -165,4 +165,5 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
     detector = build_detector(result.program, config)
     detector.load_weights(run.load_weights())
     detector.to(device).eval()
-    return TrainedRun(run, result.program, config, detector, run.read_calibration(Calibration))
+    return TrainedRun(run, result.program, config, detector, run.read_calibration(Calibration),
+                      run.read_pseudo_labels())

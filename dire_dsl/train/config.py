@@ -33,6 +33,9 @@ class TrainConfig(BaseModel):
     rule_weight: float = Field(0.1, ge=0)  # larger lets the grounding invent parts to satisfy the rules
     component_weight: float = Field(1.0, ge=0)
     shots: int = Field(5, ge=0)
+    # unsupervised / prompts grounding: how many training normals get pseudo-annotations
+    # (besides the `shots` really annotated ones); see dire_dsl.train.pseudo_grounding.
+    pseudo_labels: int = Field(40, ge=0)
     fusion: float = Field(0.8, ge=0, le=1)
     rank: int = Field(16, ge=1, le=64)
     seed: int = Field(0, ge=0)

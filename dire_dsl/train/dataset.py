@@ -1,13 +1,16 @@
 """Everything a run trains on, loaded once into memory at the training resolution.
 
-Normal training images, the annotated few-shot subset with its head targets, validation
-normals (calibration only) and a pool of anomalies synthesized from the rules.
+Normal training images, the annotated few-shot subset with its head targets (or, for the
+unsupervised and prompts grounding modes, the pseudo-annotated subset: see
+dire_dsl.train.pseudo_grounding), validation normals (calibration only) and a pool of
+anomalies synthesized from the rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,7 +21,9 @@ from dire_dsl.data.components import Component
 from dire_dsl.data.errors import DataError
 from dire_dsl.data.loco import MVTecLOCO
 from dire_dsl.lang import ir
+from dire_dsl.lang.settings import TRAIN_SETTINGS
 from dire_dsl.train.config import TrainConfig
+from dire_dsl.train.pseudo_grounding import pseudo_annotate
 from dire_dsl.train.targets import HeadTargets, build_targets, stack_targets
 from dire_dsl.vision.heads import HeadLayout
 
@@ -44,6 +49,8 @@ class TrainData:
     names: list[str] = field(default_factory=list)
     sizes: dict[str, float] = field(default_factory=dict)  # object -> typical size (see typical_sizes)
     largest: dict[str, float] = field(default_factory=dict)  # object -> largest size (see largest_sizes)
+    # unsupervised / prompts grounding: which images were pseudo-annotated and how (RUN/pseudo_labels.json)
+    pseudo_labels: dict[str, Any] | None = None
 
 
 def _as_tensor(images: list[np.ndarray]) -> Tensor:
@@ -108,7 +115,8 @@ def largest_sizes(components: list[Component]) -> dict[str, float]:
 
 def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: HeadLayout, head_size: tuple[int, int],
                     synthesize: bool = True) -> TrainData:
-    """Load and prepare everything; fails with one clear DataError before any training."""
+    """Load and prepare everything; fails with one clear DataError (or, for a grounding mode
+    that cannot work with this backbone and data, GroundingModeError) before any training."""
     root = Path(config.data_root)
     hw = config.input_hw()
     names, normals = load_split(root, config.category, "train", hw)
@@ -133,12 +141,44 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
             max((sum(1 for c in parts if c.object == o.name) for o in program.objects), default=1)
             for parts in by_name.values()
         )
+    pseudo_record, sizes, largest = None, None, None
+    if config.grounding != "few_shot":
+        real = _real_annotations(program, config, names, hw)
+        pseudo = pseudo_annotate(program, config, names, normals, real, _annotation_path(config))
+        components, pseudo_record = pseudo.components, pseudo.record
+        annotated = sorted(components)
+        if annotated:
+            targets = stack_targets([build_targets(components[i], layout, head_size) for i in annotated])
+        max_instances = max((max((sum(1 for c in parts if c.object == o.name) for o in program.objects), default=1)
+                             for parts in components.values()), default=1)
+        # sizes from real annotations where an object has any: pseudo instances of touching parts merge
+        real_parts = [c for parts in real.values() for c in parts]
+        pseudo_parts = [c for i, parts in components.items() if i not in real for c in parts]
+        sizes = {**typical_sizes(pseudo_parts), **typical_sizes(real_parts)}
+        largest = {**largest_sizes(pseudo_parts), **largest_sizes(real_parts)}
     annotated_parts = [c for parts in components.values() for c in parts]
     anomalies = _synthesize(program, normals, annotated, components, config, layout, head_size) if synthesize \
         else SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     return TrainData(_as_tensor(normals), annotated, targets, _as_tensor(validation) if validation else
                      torch.zeros(0, 3, *hw, dtype=torch.uint8), anomalies, max(max_instances, 1), names,
-                     typical_sizes(annotated_parts), largest_sizes(annotated_parts))
+                     typical_sizes(annotated_parts) if sizes is None else sizes,
+                     largest_sizes(annotated_parts) if largest is None else largest, pseudo_record)
+
+
+def _annotation_path(config: TrainConfig) -> Path:
+    return Path(config.data_root) / config.category / "annotations" / "train.json"
+
+
+def _real_annotations(program: ir.CheckedProgram, config: TrainConfig, names: list[str],
+                      hw: tuple[int, int]) -> dict[int, list[Component]]:
+    """For the pseudo-annotating modes: the components of up to `shots` annotated training
+    images, at the training size, when an annotation file exists (none is needed)."""
+    path = _annotation_path(config)
+    if config.shots == 0 or not path.exists():
+        return {}
+    by_name = read_coco_components(path)
+    annotated = [i for i, name in enumerate(names) if by_name.get(name)][: config.shots]
+    return {i: resize_components(by_name[names[i]], hw) for i in annotated}
 
 
 def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated: list[int],
@@ -151,7 +191,7 @@ def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated
     if not annotated:
         return SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     rng = np.random.default_rng([config.seed, 1])
-    n = max(64, 8 * len(annotated) * max(1, len(program.rules)))
+    n = max(64, 8 * _pool_sources(config, len(annotated)) * max(1, len(program.rules)))
     # Each edit comes with full-size component masks; only its image and head-size targets are
     # kept, so the pool costs its images and small targets (screw_bag: 1920 edits).
     images = torch.empty((n, 3, *hw), dtype=torch.uint8)
@@ -165,3 +205,13 @@ def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated
         return SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     return SyntheticAnomalies(images[: len(rules)].clone() if len(rules) < n else images, rules,
                               stack_targets(targets))
+
+
+def _pool_sources(config: TrainConfig, n_annotated: int) -> int:
+    """How many annotated images the synthetic pool is sized for: all of them for few-shot
+    (a handful), but for the pseudo-annotating modes no more than a few-shot run with the
+    default `shots` would have, so 40 pseudo-labelled images do not make the pool 8× larger
+    (edits still draw on every annotated image)."""
+    if config.grounding == "few_shot":
+        return n_annotated
+    return min(n_annotated, max(config.shots, TRAIN_SETTINGS["shots"].default))

@@ -6,6 +6,7 @@
       rules.rules             the rules source the run was trained with
       rules.sha256            its hash, in `sha256sum -c` format
       calibration.json        score calibration from validation normals
+      pseudo_labels.json      unsupervised / prompts grounding: the pseudo-annotated images, cluster names
       model.safetensors       final weights
       log.jsonl               the training log
       checkpoints/
@@ -55,6 +56,7 @@ CONFIG = "config.json"
 RULES = "rules.rules"
 RULES_HASH = "rules.sha256"
 CALIBRATION = "calibration.json"
+PSEUDO_LABELS = "pseudo_labels.json"
 WEIGHTS = "model.safetensors"
 LOG = "log.jsonl"
 CHECKPOINTS = "checkpoints"
@@ -127,6 +129,20 @@ class RunDir:
             return json.loads(_read_text(self.path / CALIBRATION))
         except ValueError as error:
             raise RunDirError(f"{self.path / CALIBRATION} is not valid JSON: {error}") from error
+
+    def write_pseudo_labels(self, record: Mapping[str, Any]) -> None:
+        """What the unsupervised or prompts grounding did: which images it pseudo-annotated, with
+        how many instances of each object, and (unsupervised) which cluster became which object."""
+        atomic_write_text(self.path / PSEUDO_LABELS, json.dumps(dict(record), indent=2, allow_nan=False) + "\n")
+
+    def read_pseudo_labels(self) -> dict[str, Any] | None:
+        """The record of the pseudo-annotations, or None for a run that made none (few-shot)."""
+        if not (self.path / PSEUDO_LABELS).exists():
+            return None
+        try:
+            return json.loads(_read_text(self.path / PSEUDO_LABELS))
+        except ValueError as error:
+            raise RunDirError(f"{self.path / PSEUDO_LABELS} is not valid JSON: {error}") from error
 
     def save_weights(self, weights: nn.Module | Mapping[str, Tensor], metadata: Mapping[str, str] | None = None) -> Path:
         """Write the final weights (a module's state dict, or a state dict) to model.safetensors."""
@@ -213,7 +229,7 @@ def open_run_dir(path: str | os.PathLike[str]) -> RunDir:
 
 def _clear_run(root: Path) -> None:
     """Remove what a run writes, nothing else, and say so."""
-    for name in (MANIFEST, CONFIG, RULES, RULES_HASH, CALIBRATION, WEIGHTS, LOG):
+    for name in (MANIFEST, CONFIG, RULES, RULES_HASH, CALIBRATION, PSEUDO_LABELS, WEIGHTS, LOG):
         (root / name).unlink(missing_ok=True)
     checkpoints = root / CHECKPOINTS
     if checkpoints.is_dir():

@@ -87,14 +87,22 @@ def test_diverging_run_exits_one_with_the_loss_terms(cli_app: typer.Typer, runne
     assert open_run_dir(out).load_checkpoint().step == 2
 
 
-def test_unimplemented_grounding_mode_is_refused_before_training(tmp_path: Path, tiny_loco: Path) -> None:
-    from dire_dsl.cli.app import _register_commands, app
-
-    _register_commands()
+def test_prompts_grounding_without_a_pretrained_clip_is_refused_before_training(
+        cli_app: typer.Typer, runner: CliRunner, tmp_path: Path, tiny_loco: Path) -> None:
     rules = tmp_path / "p.rules"
     rules.write_text('category pushpins\nobject pushpin "a pin"\n\nrule r:\n    count(pushpin) == 15\n\n'
                      "train { grounding = prompts }\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["train", str(rules), "--data", str(tiny_loco), "--out", str(tmp_path / "run")])
-    assert result.exit_code == 1
-    assert "grounding = prompts is not implemented yet" in result.output
+    result = _train(cli_app, runner, rules, tiny_loco, tmp_path / "run")
+    _assert_user_error(result, "grounding = prompts", "`conv-small` is not a CLIP model", "--backbone open_clip:")
+    assert not (tmp_path / "run").exists()
+
+
+def test_unsupervised_grounding_with_nothing_to_name_clusters_is_refused_before_training(
+        cli_app: typer.Typer, runner: CliRunner, tmp_path: Path, tiny_loco: Path) -> None:
+    rules = tmp_path / "u.rules"
+    rules.write_text(PINS_RULES.read_text(encoding="utf-8").replace(
+        "shots = 2", "shots = 0, grounding = unsupervised"), encoding="utf-8")
+    result = _train(cli_app, runner, rules, tiny_loco, tmp_path / "run")
+    _assert_user_error(result, "grounding = unsupervised cannot name its clusters", "Annotate one training image",
+                       "--backbone open_clip:")
     assert not (tmp_path / "run").exists()
