@@ -47,7 +47,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_loco: Path, tiny_rul
 TINY_PROMPT_CLIP = "dire-test-tiny-prompt-clip"
 TINY_PROMPT_CLIP_CONFIG = {
     # open_clip's tokenizer emits ids up to 49407, so the text tower keeps CLIP's vocabulary;
-    # everything else is as small as the backbone tests' tiny ViT
+    # everything else is tiny
     "embed_dim": 32,
     "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16, "mlp_ratio": 2},
     "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
@@ -55,22 +55,30 @@ TINY_PROMPT_CLIP_CONFIG = {
 
 
 @pytest.fixture(scope="session")
-def tiny_clip_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Backbone spec `open_clip:<tiny config>@<local checkpoint file>`: a random-weight CLIP
-    (both towers) saved as a file, so it loads through the path a user's pretrained one takes."""
+def tiny_clip_name(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Name of a tiny CLIP config (both towers) registered with open_clip: `open_clip:<name>`
+    builds it with random weights."""
     import json
 
+    import open_clip
+
+    config = tmp_path_factory.mktemp("prompt_clip") / f"{TINY_PROMPT_CLIP}.json"
+    config.write_text(json.dumps(TINY_PROMPT_CLIP_CONFIG))
+    open_clip.add_model_config(config)
+    return TINY_PROMPT_CLIP
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_clip_name: str) -> str:
+    """Backbone spec `open_clip:<tiny config>@<local checkpoint file>`: a random-weight CLIP
+    (both towers) saved as a file, so it loads through the path a user's pretrained one takes."""
     import open_clip
     import torch
     from safetensors.torch import save_file
 
-    folder = tmp_path_factory.mktemp("prompt_clip")
-    config = folder / f"{TINY_PROMPT_CLIP}.json"
-    config.write_text(json.dumps(TINY_PROMPT_CLIP_CONFIG))
-    open_clip.add_model_config(config)
     with torch.random.fork_rng():
         torch.manual_seed(7)
-        model = open_clip.create_model(TINY_PROMPT_CLIP, pretrained=None)
-    path = folder / "tiny_clip.safetensors"
+        model = open_clip.create_model(tiny_clip_name, pretrained=None)
+    path = tmp_path_factory.mktemp("prompt_clip_weights") / "tiny_clip.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
-    return f"open_clip:{TINY_PROMPT_CLIP}@{path}"
+    return f"open_clip:{tiny_clip_name}@{path}"

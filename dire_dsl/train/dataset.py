@@ -8,6 +8,7 @@ anomalies synthesized from the rules.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,10 +138,7 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
             raise DataError(f"{path}: none of the annotated images is in {root / config.category / 'train' / 'good'}")
         components = {i: resize_components(by_name[names[i]], hw) for i in annotated}
         targets = stack_targets([build_targets(components[i], layout, head_size) for i in annotated])
-        max_instances = max(
-            max((sum(1 for c in parts if c.object == o.name) for o in program.objects), default=1)
-            for parts in by_name.values()
-        )
+        max_instances = _most_instances(program, by_name.values())
     pseudo_record, sizes, largest = None, None, None
     if config.grounding != "few_shot":
         real = _real_annotations(program, config, names, hw)
@@ -149,8 +147,7 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
         annotated = sorted(components)
         if annotated:
             targets = stack_targets([build_targets(components[i], layout, head_size) for i in annotated])
-        max_instances = max((max((sum(1 for c in parts if c.object == o.name) for o in program.objects), default=1)
-                             for parts in components.values()), default=1)
+        max_instances = _most_instances(program, components.values())
         # sizes from real annotations where an object has any: pseudo instances of touching parts merge
         real_parts = [c for parts in real.values() for c in parts]
         pseudo_parts = [c for i, parts in components.items() if i not in real for c in parts]
@@ -163,6 +160,12 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
                      torch.zeros(0, 3, *hw, dtype=torch.uint8), anomalies, max(max_instances, 1), names,
                      typical_sizes(annotated_parts) if sizes is None else sizes,
                      largest_sizes(annotated_parts) if largest is None else largest, pseudo_record)
+
+
+def _most_instances(program: ir.CheckedProgram, images: Iterable[list[Component]]) -> int:
+    """The most instances of one object in one image (sizes the instance slots)."""
+    return max((max((sum(1 for c in parts if c.object == o.name) for o in program.objects), default=1)
+                for parts in images), default=1)
 
 
 def _annotation_path(config: TrainConfig) -> Path:

@@ -3,29 +3,11 @@ over the rules file's image_size, and the run scores images afterwards."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
 import torch
 
 from tests.train.helpers import PINS_RULES
-
-TINY = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16, "mlp_ratio": 2},
-    "text_cfg": {"context_length": 16, "vocab_size": 500, "width": 32, "heads": 2, "layers": 1},
-}
-
-
-@pytest.fixture(scope="module")
-def tiny_clip_name(tmp_path_factory: pytest.TempPathFactory) -> str:
-    import open_clip
-
-    path = tmp_path_factory.mktemp("clip") / "dire-train-tiny-vit.json"
-    path.write_text(json.dumps(TINY))
-    open_clip.add_model_config(path)
-    return path.stem
 
 
 def test_open_clip_backbone_trains_at_its_own_input_size(tiny_loco: Path, tmp_path: Path, tiny_clip_name: str) -> None:
