@@ -4,6 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
+    # torch's CUDA build alone is about 5.5 GB: say so up front rather than fail mid-install.
+    free_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
+    if [ "$free_kb" -lt $((8 * 1024 * 1024)) ]; then
+        echo "error: $(pwd) has $((free_kb / 1024)) MB free; the environment needs about 8 GB (torch is 5.5 GB)." >&2
+        echo "Free some disk space (old clones, pip's cache: python3 -m pip cache purge) and run this again." >&2
+        exit 1
+    fi
     "$PYTHON" -m venv .venv
 fi
 . .venv/bin/activate

@@ -30,7 +30,7 @@ def demo_command(
     from dire_dsl.eval.demo import demo
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err_console())
+                        console=err_console(), transient=True)
     tasks = [progress.add_task("starting", total=None)]
 
     def phase(text: str) -> None:  # one bar per phase; the previous one is hidden

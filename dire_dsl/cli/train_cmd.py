@@ -61,14 +61,17 @@ def train(
     helper = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 alone reports progress and results
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=console, disable=helper)
+                        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=console, disable=helper,
+                        transient=True)  # gone when training ends or fails: the summary (or the error) says the rest
     task = progress.add_task("preparing", total=None, losses="")
+    last_losses: list[str] = []
 
     def on_step(record: dict) -> None:
         losses = " ".join(f"{k}={record[k]:.3f}" for k in ("loss", "component", "rules", "compact", "push", "gates")
                           if k in record)
         progress.update(task, description=f"epoch {record['epoch'] + 1}", completed=record["step"],
                         total=record.get("total_steps"), losses=losses)
+        last_losses[:] = [f"epoch {record['epoch'] + 1}: {losses}"]
 
     try:
         with progress:
@@ -91,6 +94,8 @@ def train(
         return
     calibration = result.calibration
     typer.echo(f"trained {result.program.category} → {out}")
+    for line in last_losses:
+        typer.echo(f"  last step of {line}")
     typer.echo(f"  threshold {calibration.threshold:.3f} (validation normals: {calibration.n_validation})")
     for name, gate, reason in calibration.pruned:
         typer.echo(f"  pruned rule `{name}`: {reason}")

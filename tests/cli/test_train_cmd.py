@@ -23,6 +23,7 @@ def _assert_user_error(result: Result, *fragments: str) -> None:
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert result.output.count("error:") == 1, result.output
+    assert "/None" not in result.output and "preparing" not in result.output  # no progress-bar leftovers
     for fragment in fragments:
         assert fragment in result.output, result.output
 

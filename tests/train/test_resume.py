@@ -84,6 +84,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path: Path, tiny_
     result = CliRunner().invoke(_cli(), ["train", str(PINS_RULES), "--data", str(tiny_loco), "--out", str(out),
                                          "--resume"])
     assert result.exit_code == 0, result.output
+    assert "last step of epoch" in result.output and "loss=" in result.output  # the bar is gone, its losses kept
 
     assert_identical(run_weights(out), run_weights(reference_run))
     assert run_calibration(out) == run_calibration(reference_run)
