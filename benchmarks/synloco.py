@@ -13,7 +13,8 @@ Per category (data generated under --data unless a matching tree is there):
 - **colour histogram**: `dire_dsl.data.baseline.color_histogram` + 1-NN (the trivial baseline).
 
 Every method sees the same images. The table gives image AUROC (good vs logical, good vs
-structural; scores as `dire eval` computes them for the two trained models), d' of each
+structural; scores as `dire eval` computes them for the two trained models), the logical
+AUROC's 95% bootstrap interval (how much the test set's size lets it move), d' of each
 anomaly kind, training minutes (PatchCore: the no-rules training plus the memory bank),
 inference images/s (decoding excluded), the logic layer's share of inference time, and, for
 the rules model, how often the most violated rule of a logical anomaly is about the object
@@ -41,7 +42,7 @@ from dire_dsl.data.synth import synthesize
 from dire_dsl.eval.baselines import HistogramKNN, PatchCore
 from dire_dsl.eval.demo import builtin_rules
 from dire_dsl.eval.evaluate import evaluate
-from dire_dsl.eval.metrics import loco_image_auroc
+from dire_dsl.eval.metrics import auroc_interval, loco_image_auroc
 from dire_dsl.eval.pointing import defect_objects, pointing
 from dire_dsl.eval.separation import separation
 from dire_dsl.train.api import train
@@ -64,6 +65,7 @@ class Row:
     images_per_second: float
     logic_share: float | None = None
     pointing: float | None = None
+    logical_ci95: tuple[float, float] | None = None
 
 
 def ensure_data(root: Path, category: str, sizes: dict[str, int], seed: int, regenerate: bool) -> Path:
@@ -78,7 +80,8 @@ def ensure_data(root: Path, category: str, sizes: dict[str, int], seed: int, reg
     return root
 
 
-def _kinds(scores: np.ndarray, splits: list[str]) -> tuple[float | None, float | None, float | None, float | None]:
+def _kinds(scores: np.ndarray, splits: list[str]) -> dict:
+    """The Row fields that come from test scores: AUROC (logical with its 95% CI) and d'."""
     auroc = loco_image_auroc(scores, splits)
     labels = np.array(splits)
     good = scores[labels == GOOD]
@@ -87,7 +90,9 @@ def _kinds(scores: np.ndarray, splits: list[str]) -> tuple[float | None, float |
         bad = scores[labels == kind]
         return separation(good, bad).d_prime if bad.size else None
 
-    return auroc.logical, auroc.structural, d(LOGICAL), d(STRUCTURAL)
+    logical = scores[labels == LOGICAL]
+    return {"logical": auroc.logical, "structural": auroc.structural, "d_logical": d(LOGICAL),
+            "d_structural": d(STRUCTURAL), "logical_ci95": auroc_interval(good, logical) if logical.size else None}
 
 
 def _test_set(root: Path, category: str, size: tuple[int, int]) -> tuple[torch.Tensor, list[str], list[str]]:
@@ -113,7 +118,8 @@ def run_category(category: str, root: Path, out: Path, overrides: dict, log) -> 
         sep_l, sep_s = report.separation.logical, report.separation.structural
         rows.append(Row(category, method, report.auroc.logical, report.auroc.structural,
                         sep_l.d_prime if sep_l else None, sep_s.d_prime if sep_s else None, minutes,
-                        report.timing.images_per_second, report.timing.logic_share, point))
+                        report.timing.images_per_second, report.timing.logic_share, point,
+                        report.auroc.logical_ci95))
         trained[method] = (run, minutes)
         log(f"{category}: {method}: logical {report.auroc.logical}, structural {report.auroc.structural}")
 
@@ -129,8 +135,8 @@ def run_category(category: str, root: Path, out: Path, overrides: dict, log) -> 
     start = time.perf_counter()
     scores, _ = core.score(images)
     seconds = time.perf_counter() - start
-    rows.append(Row(category, "PatchCore (same backbone)", *_kinds(scores, splits), plain_minutes + fit_minutes,
-                    len(splits) / seconds))
+    rows.append(Row(category, "PatchCore (same backbone)", train_minutes=plain_minutes + fit_minutes,
+                    images_per_second=len(splits) / seconds, **_kinds(scores, splits)))
 
     log(f"{category}: colour histogram")
     train_paths = sorted((root / category / "train" / "good").glob("*.png"))
@@ -140,7 +146,8 @@ def run_category(category: str, root: Path, out: Path, overrides: dict, log) -> 
     start = time.perf_counter()
     scores = histogram.score(paths)
     seconds = time.perf_counter() - start
-    rows.append(Row(category, "colour histogram", *_kinds(scores, splits), fit_minutes, len(splits) / seconds))
+    rows.append(Row(category, "colour histogram", train_minutes=fit_minutes, images_per_second=len(splits) / seconds,
+                    **_kinds(scores, splits)))
     return rows
 
 
@@ -150,10 +157,14 @@ def _fmt(value: float | None, digits: int = 3, percent: bool = False) -> str:
     return f"{value:.1%}" if percent else f"{value:.{digits}f}"
 
 
+def _interval(value: tuple[float, float] | None) -> str:
+    return "–" if value is None else f"{value[0]:.3f}–{value[1]:.3f}"
+
+
 def table(rows: list[Row]) -> list[list[str]]:
-    header = ["category", "method", "AUROC logical", "AUROC structural", "d' logical", "d' structural",
+    header = ["category", "method", "AUROC logical", "95% CI logical", "AUROC structural", "d' logical", "d' structural",
               "train min", "images/s", "logic share", "points right"]
-    body = [[r.category, r.method, _fmt(r.logical), _fmt(r.structural), _fmt(r.d_logical, 2),
+    body = [[r.category, r.method, _fmt(r.logical), _interval(r.logical_ci95), _fmt(r.structural), _fmt(r.d_logical, 2),
              _fmt(r.d_structural, 2), _fmt(r.train_minutes, 1), _fmt(r.images_per_second, 1),
              _fmt(r.logic_share, percent=True), _fmt(r.pointing, percent=True)] for r in rows]
     methods = list(dict.fromkeys(r.method for r in rows))
@@ -165,7 +176,7 @@ def table(rows: list[Row]) -> list[list[str]]:
                 values = [getattr(r, name) for r in mine if getattr(r, name) is not None]
                 return float(np.mean(values)) if values else None
 
-            body.append(["**mean**", method, _fmt(mean("logical")), _fmt(mean("structural")),
+            body.append(["**mean**", method, _fmt(mean("logical")), "–", _fmt(mean("structural")),
                          _fmt(mean("d_logical"), 2), _fmt(mean("d_structural"), 2), _fmt(mean("train_minutes"), 1),
                          _fmt(mean("images_per_second"), 1), _fmt(mean("logic_share"), percent=True),
                          _fmt(mean("pointing"), percent=True)])

@@ -39,7 +39,7 @@ from dire_dsl.atomic import atomic_write_text
 from dire_dsl.data.loco import GOOD, LOGICAL, STRUCTURAL, MVTecLOCO
 from dire_dsl.eval.evidence import VIOLATED, rule_objects
 from dire_dsl.eval.inference import Scorer, open_run, select
-from dire_dsl.eval.metrics import loco_image_auroc
+from dire_dsl.eval.metrics import auroc_interval, loco_image_auroc
 from dire_dsl.eval.rule_stats import rule_violation_stats
 from dire_dsl.eval.separation import separation
 from dire_dsl.eval.spro import FPR_LIMITS, DefectConfig, DefectRegion, au_spro
@@ -64,6 +64,8 @@ class AurocBlock(_Model):
     logical: float | None
     structural: float | None
     mean: float | None
+    logical_ci95: tuple[float, float] | None = None  # percentile bootstrap over the test images
+    structural_ci95: tuple[float, float] | None = None
 
 
 class SeparationBlock(_Model):
@@ -187,10 +189,13 @@ class EvalReport(_Model):
         def dprime(block: SeparationBlock | None) -> str:
             return "n/a" if block is None else f"{block.d_prime:.2f}"
 
+        def with_interval(value: float | None, interval: tuple[float, float] | None) -> str:
+            return number(value) + ("" if interval is None else f" (95% CI {interval[0]:.3f}–{interval[1]:.3f})")
+
         c = self.classification
         return [
-            ("image AUROC logical", number(self.auroc.logical)),
-            ("image AUROC structural", number(self.auroc.structural)),
+            ("image AUROC logical", with_interval(self.auroc.logical, self.auroc.logical_ci95)),
+            ("image AUROC structural", with_interval(self.auroc.structural, self.auroc.structural_ci95)),
             ("image AUROC mean", number(self.auroc.mean)),
             ("AU-sPRO @0.05", number(self.au_spro.get("0.05"))),
             ("d' logical", dprime(self.separation.logical)),
@@ -319,6 +324,8 @@ def _measure(trained: TrainedRun, category: str, data_root: str | Path, records:
         raise EvalError(f"{data_root}/{category}/test has no logical or structural anomaly; nothing to detect")
     auroc = loco_image_auroc(scores, splits)
     good = scores[~labels]
+    interval = {kind: auroc_interval(good, scores[np.array(splits) == kind]) if counts[kind] else None
+                for kind in (LOGICAL, STRUCTURAL)}
     sep = SeparationReport(logical=_separation(good, scores[np.array(splits) == LOGICAL]),
                            structural=_separation(good, scores[np.array(splits) == STRUCTURAL]))
     warnings = [f"{kind}: {w}" for kind, block in (("logical", sep.logical), ("structural", sep.structural))
@@ -342,7 +349,8 @@ def _measure(trained: TrainedRun, category: str, data_root: str | Path, records:
     return EvalReport(
         category=category, run=str(trained.run.path), data_root=str(data_root), use_rules=trained.config.use_rules,
         backbone=trained.config.backbone, image_size=trained.config.image_size, n_images=counts,
-        auroc=AurocBlock(logical=auroc.logical, structural=auroc.structural, mean=auroc.mean),
+        auroc=AurocBlock(logical=auroc.logical, structural=auroc.structural, mean=auroc.mean,
+                         logical_ci95=interval[LOGICAL], structural_ci95=interval[STRUCTURAL]),
         au_spro=au, au_spro_side=spro_side, au_spro_regions=n_regions, separation=sep,
         threshold=float(trained.calibration.threshold),
         classification=ClassificationBlock(**{k: getattr(classification, k) for k in ClassificationBlock.model_fields}),

@@ -2,7 +2,9 @@
 
 The official script sees only the anomaly maps, so the image score is the max of the map;
 a method with a separate image-level score must fold it into the map before it counts.
-AUROC is reported for good vs logical and good vs structural, and their mean.
+AUROC is reported for good vs logical and good vs structural, and their mean, each kind
+with a bootstrap confidence interval: on a test set of 40 good images one good image that
+outscores every anomaly costs 0.025, so the interval says how far a number can be trusted.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import bootstrap, rankdata
 from sklearn.metrics import roc_auc_score, roc_curve
 
 GOOD = "good"
@@ -56,6 +59,35 @@ def image_auroc(good_scores: Scores, anomalous_scores: Scores) -> float:
     bad = validate_scores(anomalous_scores, "anomalous scores")
     labels = np.concatenate([np.zeros(good.size), np.ones(bad.size)])
     return float(roc_auc_score(labels, np.concatenate([good, bad])))
+
+
+def _auroc_statistic(good: np.ndarray, anomalous: np.ndarray, axis: int = -1) -> np.ndarray:
+    """AUROC along `axis` (Mann–Whitney U over n_good · n_anomalous, ties one half), vectorised
+    over the bootstrap's resamples and in O(n) memory per resample, unlike pairwise comparison."""
+    ranks = rankdata(np.concatenate([good, anomalous], axis=axis), axis=axis)
+    n_good, n_anomalous = good.shape[axis], anomalous.shape[axis]
+    rank_sum = np.take(ranks, np.arange(n_good, n_good + n_anomalous), axis=axis).sum(axis=axis)
+    return (rank_sum - n_anomalous * (n_anomalous + 1) / 2) / (n_good * n_anomalous)
+
+
+def auroc_interval(good_scores: Scores, anomalous_scores: Scores, level: float = 0.95, resamples: int = 2000,
+                   seed: int = 0) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the image AUROC (scipy.stats.bootstrap); None when a
+    class has a single image, which no resampling can say anything about.
+
+    Good and anomalous images are resampled separately, so every resample keeps the test
+    set's class sizes. Seeded: the same scores always give the same interval.
+    """
+    good = validate_scores(good_scores, "good scores")
+    bad = validate_scores(anomalous_scores, "anomalous scores")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+    if min(good.size, bad.size) < 2:
+        return None
+    result = bootstrap((good, bad), _auroc_statistic, n_resamples=resamples, vectorized=True, paired=False,
+                       confidence_level=level, method="percentile", rng=np.random.default_rng(seed))
+    interval = result.confidence_interval
+    return float(interval.low), float(interval.high)
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,12 @@ def test_eval_writes_json_maps_and_report(cli_app: typer.Typer, runner: CliRunne
                                      "--report", str(out_html), "--maps", str(maps), "--quiet"])
     assert result.exit_code == 0, result.output
     data = json.loads(out_json.read_text())
-    assert data["category"] == "pushpins" and set(data["auroc"]) == {"logical", "structural", "mean"}
+    assert data["category"] == "pushpins" and {"logical", "structural", "mean"} <= set(data["auroc"])
+    low, high = data["auroc"]["logical_ci95"]
+    assert low <= data["auroc"]["logical"] <= high
     assert len(list(maps.glob("pushpins/test/*/*.tiff"))) == len(data["images"])
     assert out_html.read_text().startswith("<!DOCTYPE html>")
-    for text in ("image AUROC logical", "d' logical", "separation", "one_per_compartment", str(out_html)):
+    for text in ("image AUROC logical", "95% CI", "d' logical", "separation", "one_per_compartment", str(out_html)):
         assert text in result.output
 
 

@@ -11,6 +11,8 @@ from dire_dsl.eval.metrics import (
     GOOD,
     LOGICAL,
     STRUCTURAL,
+    _auroc_statistic,
+    auroc_interval,
     image_auroc,
     image_roc_curve,
     image_scores,
@@ -42,6 +44,30 @@ small_scores = st.lists(st.integers(0, 6).map(float), min_size=1, max_size=12)
 @given(good=small_scores, bad=small_scores)
 def test_matches_pairwise_definition_with_ties(good: list[float], bad: list[float]) -> None:
     assert image_auroc(good, bad) == pytest.approx(_pairwise_auroc(good, bad))
+
+
+@given(good=st.lists(st.integers(0, 6).map(float), min_size=2, max_size=12),
+       bad=st.lists(st.integers(0, 6).map(float), min_size=2, max_size=12))
+def test_bootstrap_statistic_is_the_auroc_and_the_interval_holds_it(good: list[float], bad: list[float]) -> None:
+    assert float(_auroc_statistic(np.array(good), np.array(bad))) == pytest.approx(_pairwise_auroc(good, bad))
+    low, high = auroc_interval(good, bad, resamples=200)
+    assert 0.0 <= low <= image_auroc(good, bad) <= high <= 1.0
+
+
+def test_perfect_separation_has_no_spread_and_one_image_gives_no_interval() -> None:
+    assert auroc_interval([0.0, 0.1, 0.2], [5.0, 6.0]) == (1.0, 1.0)
+    assert auroc_interval([0.0], [5.0, 6.0]) is None
+
+
+def test_interval_is_seeded_and_narrows_with_more_images() -> None:
+    rng = np.random.default_rng(3)
+    few = rng.normal(0, 1, 20), rng.normal(1.5, 1, 20)
+    many = rng.normal(0, 1, 800), rng.normal(1.5, 1, 800)
+    assert auroc_interval(*few) == auroc_interval(*few)
+    (low_few, high_few), (low_many, high_many) = auroc_interval(*few), auroc_interval(*many)
+    assert high_many - low_many < (high_few - low_few) / 3  # ~1/sqrt(40) as wide
+    true_auroc = 0.855  # Φ(1.5 / √2) for two unit normals 1.5 apart
+    assert low_many < true_auroc < high_many
 
 
 def test_image_score_is_map_max() -> None:
