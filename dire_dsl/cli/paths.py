@@ -20,6 +20,9 @@ def expand_rules_paths(paths: list[Path]) -> list[Path]:
             if not found:
                 raise NoRulesFiles(f"{path}: no {RULES_SUFFIX} files in this folder")
             files.extend(found)
+        elif path.suffix.lower() in (".toml", ".json") and path.is_file():
+            raise NoRulesFiles(f"{path}: a scene spec, not a rules file; give .rules files "
+                               "(a spec is checked by `dire synth SPEC`)")
         elif path.exists():
             files.append(path)
         else:

@@ -32,10 +32,11 @@ def synth(
     from dire_dsl.cli.output import err_console, fail
     from dire_dsl.data.errors import DataError, OutputError, SpecError
     from dire_dsl.data.spec import load_spec, resolve_spec_path
-    from dire_dsl.data.synth import check_recipes, synthesize
+    from dire_dsl.data.synth import check_layout, check_recipes, synthesize
 
     try:
         spec = load_spec(spec_or_category)
+        check_layout(spec, resolve_spec_path(spec_or_category))
         if n_test > 0:
             check_recipes(spec, resolve_spec_path(spec_or_category))
     except SpecError as error:

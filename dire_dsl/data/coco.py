@@ -74,6 +74,34 @@ def check_objects_annotated(components: dict[str, list[Component]], objects: lis
         )
 
 
+def check_attributes_annotated(components: dict[str, list[Component]], attributes: dict[str, dict[str, list[str]]],
+                               path: Path) -> None:
+    """Fail before training when an attribute of the rules is never annotated, or annotated with
+    values the rules do not list: either would train its head on nothing, without a word.
+
+    `attributes` maps each object to its declared attributes and their values.
+    """
+    seen: dict[tuple[str, str], set[str]] = {}
+    for parts in components.values():
+        for component in parts:
+            for name, value in component.attributes.items():
+                seen.setdefault((component.object, name), set()).add(str(value))
+    problems = []
+    for obj, declared in attributes.items():
+        for name, values in declared.items():
+            found = seen.get((obj, name))
+            if found is None:
+                has = sorted(n for o, n in seen if o == obj)
+                problems.append(f"the rules declare `attribute {obj}.{name}` but no `{obj}` annotation has `{name}` "
+                                f"(annotated attributes of {obj}: {', '.join(has) or 'none'})")
+            elif found - set(values):
+                problems.append(f"annotations give `{obj}.{name}` the value(s) {', '.join(sorted(found - set(values)))}, "
+                                f"which `attribute {obj}.{name} {{ {', '.join(values)} }}` does not list")
+    if problems:
+        raise AnnotationError(f"{path}: " + "; ".join(problems) + ". Make the rules file's attributes and the "
+                              "annotations agree (same names, every annotated value declared)")
+
+
 def resize_components(components: list[Component], size: tuple[int, int]) -> list[Component]:
     """The same components at another resolution (nearest neighbour), e.g. the training size."""
     from PIL import Image

@@ -80,6 +80,7 @@ class Scene:
     instances: list[Instance]
     links: dict[str, str]
     attempt: int = 0
+    crowded: tuple[str, ...] = ()  # objects that overlap others: no attempt fitted them
 
     def get(self, uid: str) -> Instance | None:
         for inst in self.instances:
@@ -100,7 +101,7 @@ class Scene:
 
     def copy(self) -> "Scene":
         return Scene(self.aspect, [replace(i, attributes=dict(i.attributes), meta=dict(i.meta), params=dict(i.params))
-                                   for i in self.instances], dict(self.links), self.attempt)
+                                   for i in self.instances], dict(self.links), self.attempt, self.crowded)
 
 
 @dataclass
@@ -178,13 +179,12 @@ class Layout:
         scene = Scene(self.aspect, [], links, start)
         for attempt in range(start, start + self.ATTEMPTS):
             scene = Scene(self.aspect, [], links, attempt)
-            fits = True
-            for obj in self.spec.objects:
-                placed = self._place_object(scene, obj, overrides.get(obj.id), attempt)
-                fits &= placed or obj.id in edited  # an edited object may crowd (e.g. less room)
-            if fits:
+            crowded = [obj.id for obj in self.spec.objects  # an edited object may crowd (e.g. less room)
+                       if not self._place_object(scene, obj, overrides.get(obj.id), attempt) and obj.id not in edited]
+            scene.crowded = tuple(crowded)
+            if not crowded:
                 break
-        return scene  # the last attempt, overlaps and all, if none fitted
+        return scene  # the last attempt, overlaps and all, if none fitted (`crowded` names the culprits)
 
     def _edited(self, overrides: dict[str, ObjectOverride]) -> set[str]:
         """Overridden objects and every object placed inside one of them."""

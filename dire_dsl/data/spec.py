@@ -57,6 +57,9 @@ class ColorSpec(_Model):
             return {"palette": [v]}
         if isinstance(v, (list, tuple)) and v and all(isinstance(x, (list, tuple)) for x in v):
             return {"palette": v}
+        if not isinstance(v, (dict, ColorSpec)):
+            raise ValueError(f"a colour is [r, g, b] (0-255), a list of them, or {{ palette = [[r, g, b], ...], "
+                             f"jitter = ... }}; got {v!r}")
         return v
 
 
@@ -126,6 +129,10 @@ class AtPlacement(_Placement):
     @field_validator("at")
     @classmethod
     def _ranges(cls, v: Any) -> Any:
+        for x in v:
+            for end in (x if isinstance(x, (tuple, list)) else (x,)):
+                if isinstance(end, (int, float)) and not 0 <= end <= 1:
+                    raise ValueError(f"{end} lies outside the image (or the parent's box): positions go from 0 to 1")
         return tuple(_check_range(x) for x in v)
 
 
@@ -241,6 +248,10 @@ class ObjectSpec(_Model):
     @field_validator("size")
     @classmethod
     def _size(cls, v: Any) -> Any:
+        numbers = [x for part in (v if isinstance(v, tuple) else (v,))
+                   for x in (part if isinstance(part, tuple) else (part,))]
+        if any(x <= 0 for x in numbers):
+            raise ValueError(f"sizes must be positive (a fraction of the image or the parent's box); got {v}")
         if isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
             return v  # a (w, h) pair of numbers
         if isinstance(v, tuple):
@@ -618,6 +629,10 @@ def _issues_from_validation(err: ValidationError, data: Any) -> list[SpecIssue]:
 
 
 def _read_raw(path: Path) -> dict:
+    if path.suffix == ".rules":
+        raise SpecError(path, [SpecIssue("", "a rules file, not a scene spec",
+                                         "give the .toml or .json scene spec (docs/data.md); the rules file goes "
+                                         "to `dire check` and `dire train`")])
     text = None
     try:
         text = path.read_text(encoding="utf-8")

@@ -105,6 +105,28 @@ def _run(task: Task) -> dict:
 
 # ---------------------------------------------------------------- public API
 
+def check_layout(spec: SceneSpec, file: str | os.PathLike[str] = "<spec>", tries: int = 3) -> None:
+    """Fail early (SpecError naming the object) if an object cannot be placed without overlapping
+    in any of a few sample layouts: the generator would otherwise draw it piled on others, and
+    count and annotate every hidden instance."""
+    from dire_dsl.data.errors import SpecError, SpecIssue
+    from dire_dsl.data.image import base_seed
+    from dire_dsl.data.layout import Layout
+
+    always: set[str] | None = None
+    for index in range(tries):
+        crowded = set(Layout(spec, base_seed(0, "train", index)).scene().crowded)
+        always = crowded if always is None else always & crowded
+        if not always:
+            return
+    for i, obj in enumerate(spec.objects):  # the first one only: it may be what crowds out the later ones
+        if always and obj.id in always:
+            raise SpecError(file, [SpecIssue(
+                f"objects[{i}]({obj.id}).placement",
+                f"its instances overlap others in all {tries} sample layouts (no room to place them apart)",
+                "place fewer or smaller ones, give them a bigger region, or lower `gap`")])
+
+
 def check_recipes(spec: SceneSpec, file: str | os.PathLike[str] = "<spec>", size: int = 64, tries: int = 3) -> None:
     """Fail early (SpecError naming the recipe) if an anomaly recipe changes nothing visible.
 
@@ -141,12 +163,16 @@ def synthesize(spec_or_category: str | os.PathLike[str] | SceneSpec, out: str | 
     `spec_or_category` is a spec file, a built-in category name or a `SceneSpec`. `size` is the
     longer image side in pixels. `workers` defaults to the number of CPUs. `progress(done,
     total)` is called as images are finished. Raises SpecError for an invalid spec (with
-    `check`, also for a recipe that changes nothing visible) and OutputError for an output
+    `check`, also for an object with no room to be placed apart from the others and for a
+    recipe that changes nothing visible) and OutputError for an output
     folder it must not overwrite.
     """
     spec = spec_or_category if isinstance(spec_or_category, SceneSpec) else load_spec(spec_or_category)
+    where = spec_or_category if not isinstance(spec_or_category, SceneSpec) else spec.category
+    if check:
+        check_layout(spec, where)
     if check and n_test > 0:
-        check_recipes(spec, spec_or_category if not isinstance(spec_or_category, SceneSpec) else spec.category)
+        check_recipes(spec, where)
     if size < 16:
         raise ValueError("size must be at least 16 pixels")
     if min(n_train, n_val, n_test) < 0:

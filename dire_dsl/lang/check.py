@@ -98,6 +98,7 @@ class Checker:
         self.objects: dict[str, ast.ObjectDecl] = {}
         self.attributes: dict[str, dict[str, list[str]]] = {}
         self.regions: dict[str, ir.RegionDef] = {}
+        self.broken_regions: set[str] = set()  # declared with an error already reported: uses stay quiet
         self.settings: dict[str, dict[str, Any]] = {block: defaults(block) for block in BLOCKS}
         self.rules: list[ir.RuleDef] = []
 
@@ -161,6 +162,8 @@ class Checker:
                 self._attribute(item)
             elif isinstance(item, ast.RegionDecl):
                 self._region(item)
+                if item.name.text not in self.regions and item.name.text not in self.objects:
+                    self.broken_regions.add(item.name.text)
             elif isinstance(item, ast.SettingsBlock):
                 if item.block in seen_blocks:
                     self.bag.error("E216", f"`{item.block}` block already given on line {seen_blocks[item.block].span.line}",
@@ -215,6 +218,12 @@ class Checker:
                 self.regions[name] = ir.RegionDef(name=name, box=NAMED_REGIONS[func])
             elif func in self.regions:
                 self.regions[name] = self.regions[func].model_copy(update={"name": name})
+            elif func == name:
+                self.bag.error("E217", f"region `{name}` is defined as itself", shape.func.span,
+                               help=f"give it a shape: {', '.join(REGION_SHAPES)}, or another region declared above")
+            elif (later := self._region_declared_later(func, decl)) is not None:
+                self.bag.error("E217", f"region `{func}` is declared further down (line {later.span.line})",
+                               shape.func.span, help=f"move `region {func} = ...` above `region {name} = {func}`")
             else:
                 self._unknown_shape(shape)
             return
@@ -254,6 +263,11 @@ class Checker:
                            shape.span, help="the first corner is the top-left one")
             return None
         return (x0, y0, x1, y1)
+
+    def _region_declared_later(self, name: str, decl: ast.RegionDecl) -> ast.RegionDecl | None:
+        items = self.program.items
+        later = items[items.index(decl) + 1:]
+        return next((item for item in later if isinstance(item, ast.RegionDecl) and item.name.text == name), None)
 
     def _unknown_shape(self, shape: ast.RegionShape) -> None:
         hint = _suggest(shape.func.text, ["grid", "box", *NAMED_REGIONS, *self.regions])
@@ -359,6 +373,8 @@ class Checker:
             return Typed(ArgKind.REGION, ir.RegionSel(region=name, **self._ir_kwargs(node)))
         if self._is_attribute_value(name):
             return Typed(VALUE, value_text=name)
+        if name in self.broken_regions:
+            return Typed(ERROR)
         candidates = [*scope.bindings, *self.objects, *self.regions]
         self.bag.error("E215", f"unknown name `{name}`; expected a quantified variable, an object or a region "
                        f"({', '.join(candidates) or 'none declared'})", node.span, help=_suggest(name, candidates))
@@ -682,6 +698,8 @@ class Checker:
                                node.domain.where.span, help="filter the objects inside the body instead")
                 return Typed(ERROR)
             domain = ir.Domain(kind="cells", name=domain_name)
+        elif domain_name in self.broken_regions:
+            return Typed(ERROR)
         else:
             candidates = [*self.objects, *self.regions]
             self.bag.error("E215", f"`{domain_name}` is neither an object nor a region; a quantifier ranges over one of: "

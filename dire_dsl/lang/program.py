@@ -37,6 +37,10 @@ class CheckResult:
         return [d for d in self.diagnostics if not d.is_error]
 
 
+SPEC_SUFFIXES = (".toml", ".json")
+"""Files these suffixes name are scene specs (`dire synth`), never rules."""
+
+
 class RulesFileError(DireError):
     """A rules file that cannot be read at all (missing, a folder, not UTF-8)."""
 
@@ -44,6 +48,9 @@ class RulesFileError(DireError):
 def read_rules_text(path: str | Path) -> str:
     """Read a rules file, turning OS and encoding problems into one clear error."""
     file = Path(path)
+    if file.suffix.lower() in SPEC_SUFFIXES and file.is_file():
+        raise RulesFileError(f"{file}: a scene spec, not a rules file; give the product's .rules file "
+                             "(a spec is checked and used by `dire synth SPEC`)")
     try:
         return file.read_text(encoding="utf-8")
     except FileNotFoundError:

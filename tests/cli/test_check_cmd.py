@@ -97,3 +97,9 @@ def test_check_and_fmt_never_import_torch(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
+
+
+def test_a_scene_spec_is_refused_with_what_to_give(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli_app, ["check", str(write(tmp_path, "widget.toml", 'category = "widget"\n'))])
+    assert result.exit_code == 2
+    assert "a scene spec, not a rules file" in result.output and "dire synth" in result.output

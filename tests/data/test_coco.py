@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from dire_dsl.data.coco import AnnotationError, check_objects_annotated, read_coco_components, resize_components
+from dire_dsl.data.coco import (AnnotationError, check_attributes_annotated, check_objects_annotated,
+                                 read_coco_components, resize_components)
+from dire_dsl.data.components import Component
 
 
 def write_coco(path: Path, annotations: list[dict]) -> Path:
@@ -50,3 +52,14 @@ def test_objects_missing_from_the_annotations_are_named(tmp_path: Path) -> None:
         {"image_id": 1, "category_id": 2, "segmentation": [[10, 1, 18, 1, 18, 8, 10, 8]]}]))
     with pytest.raises(AnnotationError, match="`pin`.*annotated categories: cable"):
         check_objects_annotated(parts, ["pin", "cable"], tmp_path / "a.json")
+
+
+def test_attributes_must_be_annotated_with_declared_values(tmp_path: Path) -> None:
+    mask = np.ones((4, 4), dtype=bool)
+    parts = {"a.png": [Component("egg", mask, {"shade": "white"}), Component("egg", mask, {"shade": "brown"})]}
+    path = tmp_path / "train.json"
+    check_attributes_annotated(parts, {"egg": {"shade": ["white", "brown", "speckled"]}}, path)  # unseen value: fine
+    with pytest.raises(AnnotationError, match=r"`attribute egg.grade`.*annotated attributes of egg: shade"):
+        check_attributes_annotated(parts, {"egg": {"grade": ["a", "b"]}}, path)
+    with pytest.raises(AnnotationError, match=r"`egg.shade` the value\(s\) brown.*\{ white, speckled \}"):
+        check_attributes_annotated(parts, {"egg": {"shade": ["white", "speckled"]}}, path)

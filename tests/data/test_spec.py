@@ -77,12 +77,17 @@ def test_minimal_spec_and_json(tmp_path: Path) -> None:
         ('count = -1', "objects[0](part).count", "count"),
         ('angle = [30, 10]', "objects[0](part).angle", "low end above"),
         ('color = { palette = [[300, 0, 0]] }', "objects[0](part).color.palette[0]", "less than or equal to 255"),
+        ('color = "silver"', "objects[0](part).color", "a colour is [r, g, b]"),
+        ('size = [-0.05, 0.6]', "objects[0](part).size", "sizes must be positive"),
+        ('size = 0', "objects[0](part).size", "sizes must be positive"),
+        ('placement = { kind = "at", at = [[1.6, 1.7], 0.5] }', "objects[0](part).placement.at",
+         "lies outside the image"),
     ],
 )
 def test_object_field_errors_name_the_field(tmp_path: Path, patch: str, field: str, words: str) -> None:
     key = patch.split(" =")[0]
     lines = [line for line in MINIMAL.splitlines() if not line.startswith(f"{key} =")]
-    text = "\n".join(lines).replace("size = 0.1", f"size = 0.1\n{patch}")
+    text = "\n".join(lines).replace('id = "part"', f'id = "part"\n{patch}')
     err = issues_of(tmp_path, text)
     rendered = err.render()
     assert any(i.field.startswith(field) for i in err.issues), rendered
@@ -110,6 +115,11 @@ def test_toml_syntax_error(tmp_path: Path) -> None:
 def test_json_syntax_error_names_line(tmp_path: Path) -> None:
     err = issues_of(tmp_path, '{"category": "x",\n "objects": [}', "bad.json")
     assert err.issues[0].field.startswith("line 2")
+
+
+def test_a_rules_file_given_as_spec_says_so(tmp_path: Path) -> None:
+    err = issues_of(tmp_path, "category widget\nobject part\n", "widget.rules")
+    assert "a rules file, not a scene spec" in err.render() and "dire train" in err.render()
 
 
 def test_unknown_file_or_category() -> None:

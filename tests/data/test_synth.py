@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dire_dsl.data.errors import OutputError
+from dire_dsl.data.errors import OutputError, SpecError
 from dire_dsl.data.loco import MVTecLOCO
 from dire_dsl.data.spec import load_spec
-from dire_dsl.data.synth import plan, synthesize
+from dire_dsl.data.synth import check_layout, plan, synthesize
 from tests.data.conftest import EXAMPLE_SPECS
 
 # The real data set's layout (MVTec LOCO AD): these folders and nothing else for images.
@@ -150,3 +150,25 @@ def test_example_product_generates(path: Path, tmp_path: Path) -> None:
     ds = MVTecLOCO(tmp_path, root.name, "test")
     assert len(ds) == 12 and sum(ds.labels) > 0
     assert re.match(r"^[a-z_]+$", root.name)
+
+
+CROWDED = """
+category = "crowd"
+[[objects]]
+id = "egg"
+shape = "ellipse"
+size = [0.16, 0.2]
+count = {count}
+placement = {{ kind = "scatter", region = [0.1, 0.1, 0.9, 0.9], gap = 0.01 }}
+"""
+
+
+def test_objects_with_no_room_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    spec_file = tmp_path / "crowd.toml"
+    spec_file.write_text(CROWDED.format(count=25), encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        synthesize(spec_file, tmp_path / "out", size=32, n_train=1, n_val=0, n_test=0)
+    assert [i.field for i in info.value.issues] == ["objects[0](egg).placement"]
+    assert "overlap" in info.value.render() and not (tmp_path / "out").exists()
+    spec_file.write_text(CROWDED.format(count=4), encoding="utf-8")  # four fit: no complaint
+    check_layout(load_spec(spec_file), spec_file)
