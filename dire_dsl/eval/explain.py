@@ -163,6 +163,10 @@ def render_text(explanations: Sequence[Explanation], all_rules: bool = True) -> 
     for item in explanations:
         head = (f"{item.image}: {item.verdict.upper()} (score {item.score:.3f}, threshold {item.threshold:.3f})"
                 + (f"; violated: {', '.join(item.violated)}" if item.violated else "; no rule violated"))
+        usual = [row.rule for row in item.rules if row.violated and row.z < Z_VIOLATED]
+        if usual:  # false here, but as false on the validation normals: the score is a distance from those
+            head += (f" ({', '.join(usual)}: as false on the validation normals, so not counted in the score; "
+                     "a rule false on good images is not learnt yet)")
         lines = [head]
         for row in item.rules:
             if not all_rules and not row.violated:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from dire_dsl.data.errors import ImageReadError
 from dire_dsl.eval.evidence import mentions, rule_objects, violated_marks
-from dire_dsl.eval.explain import explain, render_json, render_text
+from dire_dsl.eval.explain import Explanation, RuleExplanation, explain, render_json, render_text
 from dire_dsl.lang.program import load_rules
 from dire_dsl.logic.compiler import compile_program
 from dire_dsl.logic.grounding import grounding_from_masks
@@ -122,3 +122,18 @@ def test_every_shipped_rule_knows_its_objects(rules: Path) -> None:
         assert found, rule.name
         assert set(found) <= declared
         assert {name for name, _ in mentions(rule.formula).regions} <= {r.name for r in program.regions}
+
+
+def _row(rule: str, truth: float, z: float) -> RuleExplanation:
+    return RuleExplanation(rule=rule, truth=truth, z=z, violated=truth < 0.5 or z >= 3.0, hard=False, pruned=False,
+                           gate=1.0, line=3, source=f"rule {rule}: ...", objects=["pin"], false_at=[], evidence=[])
+
+
+def test_a_rule_as_false_as_on_the_normals_is_said_not_to_count() -> None:
+    rows = [_row("new_break", 0.1, 12.0), _row("never_learnt", 0.0, 0.0), _row("fine", 1.0, 0.0)]
+    head = render_text([Explanation(image="a.png", score=9.0, threshold=2.0, verdict="anomalous",
+                                    violated=["new_break", "never_learnt"], rules=rows)]).splitlines()[0]
+    assert "violated: new_break, never_learnt (never_learnt: as false on the validation normals" in head
+    clean = render_text([Explanation(image="b.png", score=9.0, threshold=2.0, verdict="anomalous",
+                                     violated=["new_break"], rules=rows[:1])]).splitlines()[0]
+    assert clean.endswith("violated: new_break")
