@@ -148,13 +148,18 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     return grid
 
 
+SWEEPABLE_EXTRA = ("use_rules",)
+"""Beyond the `train {}` keys: the rules switched off, for an ablation row."""
+
+
 def _known_keys() -> dict[str, str]:
-    """Grid key → TrainConfig field (aliases included: `lambda` → `lambda_`)."""
+    """Grid key → TrainConfig field (aliases included: `lambda` → `lambda_`): the `train {}`
+    keys a user sets, not the fields training derives itself (slots, peak separations, ...)."""
     known = {}
     for name, field in TrainConfig.model_fields.items():
-        if name in ("category", "data_root", "rules_sha256"):
-            continue
-        known[field.alias or name] = name
+        key = field.alias or name
+        if key in TRAIN_SETTINGS or key in SWEEPABLE_EXTRA:
+            known[key] = name
     return known
 
 

@@ -24,6 +24,9 @@ def test_grid_parsing() -> None:
     assert setting_name({"lambda": 5e-7, "epochs": 10}) == "lambda=5e-07,epochs=10"
     with pytest.raises(SweepError, match="unknown setting 'lamda'.*lambda"):
         parse_grid(["lamda=1"])
+    for derived in ("peak_separation", "input_height", "slots", "device"):  # training sets these itself
+        with pytest.raises(SweepError, match=f"unknown setting '{derived}'"):
+            parse_grid([f"{derived}=1"])
     with pytest.raises(SweepError, match="KEY=V1,V2"):
         parse_grid(["lambda"])
 
