@@ -26,13 +26,15 @@ def check(
     from dire_dsl.lang.render import render_all_text
 
     files = rules_files_or_exit(paths)
-    reports, n_errors, n_warnings, failed = [], 0, 0, False
+    reports, n_errors, n_warnings, failed, unreadable = [], 0, 0, False, 0
     for file in files:
         try:
             result = check_file(file)
         except RulesFileError as error:
             fail(str(error))
-            failed = True
+            failed, unreadable = True, unreadable + 1
+            if output_format is OutputFormat.json:
+                reports.append({"file": str(file), "ok": False, "diagnostics": [], "unreadable": str(error)})
             continue
         errors, warnings = len(result.errors), len(result.warnings)
         n_errors, n_warnings = n_errors + errors, n_warnings + warnings
@@ -45,7 +47,9 @@ def check(
             if fail_fast:
                 break
     if output_format is OutputFormat.json:
-        typer.echo(json.dumps({"files": reports, "errors": n_errors, "warnings": n_warnings}, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps({"files": reports, "errors": n_errors, "warnings": n_warnings, "unreadable": unreadable},
+                              indent=2, ensure_ascii=False))
     else:
-        typer.echo(f"checked {len(files)} file(s): {n_errors} error(s), {n_warnings} warning(s)")
+        cannot = f", {unreadable} file(s) could not be read" if unreadable else ""
+        typer.echo(f"checked {len(files)} file(s): {n_errors} error(s), {n_warnings} warning(s){cannot}")
     raise typer.Exit(ExitCode.USER_ERROR if failed else ExitCode.OK)

@@ -28,19 +28,19 @@ def fmt(
     from dire_dsl.lang.render import render_all_text
 
     files = rules_files_or_exit(paths)
-    changed, broken, unwritable = [], False, False
+    changed, broken, unwritable = [], [], False
     for file in files:
         try:
             source = read_rules_text(file)
             formatted = format_source(source, str(file))
         except RulesFileError as error:
             fail(str(error))
-            broken = True
+            broken.append(file)
             continue
         except RulesSyntaxError as error:
             typer.echo(render_all_text(error.diagnostics, source) + "\n")
             fail(f"{file}: not formatted, fix the syntax errors first")
-            broken = True
+            broken.append(file)
             continue
         if formatted == source:
             continue
@@ -58,8 +58,9 @@ def fmt(
     verb = "would reformat" if check or diff else "reformatted"
     for file in changed:
         typer.echo(f"{verb} {file}")
-    typer.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed)} unchanged")
+    unread = f", {len(broken)} not formatted (errors above)" if broken else ""
+    typer.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed) - len(broken)} unchanged{unread}")
     if unwritable:
         raise typer.Exit(ExitCode.USAGE_ERROR)
-    failed = broken or (check and bool(changed))  # --diff alone previews: not a failure
+    failed = bool(broken) or (check and bool(changed))  # --diff alone previews: not a failure
     raise typer.Exit(ExitCode.USER_ERROR if failed else ExitCode.OK)

@@ -242,7 +242,12 @@ def _body_lines(printer: _Printer, body: Any, indent: str) -> list[str]:
 
 def format_source(source: str, file: str = "<string>") -> str:
     """Format a rules text; raise RulesSyntaxError (and change nothing) if it does not parse."""
-    program, syntax = parse_collecting(source, file)
-    if syntax:
-        raise RulesSyntaxError(syntax, source)
-    return format_program(program)
+    from dire_dsl.lang.program import too_deep
+
+    try:
+        program, syntax = parse_collecting(source, file)
+        if syntax:
+            raise RulesSyntaxError(syntax, source)
+        return format_program(program)
+    except RecursionError:  # like `dire check`: E107, not a traceback
+        raise RulesSyntaxError([too_deep(file)], source) from None

@@ -274,6 +274,11 @@ def parse_collecting(source: str, file: str = "<string>") -> tuple[ast.Program, 
     return _program(source, file, items, comments), bag.sorted()
 
 
+def empty_program(source: str, file: str) -> ast.Program:
+    """The program of a text nothing could be read from (its span covers the whole text)."""
+    return _program(source, file, [], [])
+
+
 def _program(source: str, file: str, items: list[Any], comments: list[Token]) -> ast.Program:
     return ast.Program(
         span=ast.Span(line=1, column=1, end_line=source.count("\n") + 1, end_column=1, start_pos=0, end_pos=len(source)),
@@ -361,6 +366,15 @@ def _syntax_diagnostic(error: UnexpectedInput, source: str, file: str, chunk_end
         if char == '"':
             bag.error("E103", "this text is never closed: a quoted prompt must end with `\"` on the same line", span,
                       help='write the prompt as "a red pushpin" on one line')
+        elif not char.isprintable() or char.isspace():
+            bag.error("E101", f"unexpected invisible character U+{ord(char):04X}; expected "
+                      f"{_describe_expected(error.allowed)}", span,
+                      help="delete it (an editor that shows invisible characters helps); save the file as plain UTF-8")
+        elif not char.isascii():
+            bag.error("E101", f"unexpected character `{char}` (U+{ord(char):04X}); expected "
+                      f"{_describe_expected(error.allowed)}", span,
+                      help="names use ASCII letters, digits and `_` only; other characters may appear inside "
+                           "\"quoted prompts\" and # comments")
         else:
             bag.error("E101", f"unexpected character `{char}`; expected {_describe_expected(error.allowed)}", span)
         return bag.items[0]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from dire_dsl.lang import ast, ir
 from dire_dsl.lang.check import check_program
-from dire_dsl.lang.diagnostics import Diagnostic, DireError, RulesCheckError
-from dire_dsl.lang.parser import parse_collecting
+from dire_dsl.lang.diagnostics import Diagnostic, DireError, RulesCheckError, Severity
+from dire_dsl.lang.parser import empty_program, parse_collecting
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def read_rules_text(path: str | Path) -> str:
         raise RulesFileError(f"{file}: a scene spec, not a rules file; give the product's .rules file "
                              "(a spec is checked and used by `dire synth SPEC`)")
     try:
-        return file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8-sig")  # a byte-order mark some editors add is not part of the text
     except FileNotFoundError:
         raise RulesFileError(f"{file}: no such rules file") from None
     except IsADirectoryError:
@@ -65,6 +65,20 @@ def read_rules_text(path: str | Path) -> str:
 
 def check_source(source: str, file: str = "<string>") -> CheckResult:
     """Parse and check a rules text, collecting every syntax and semantic problem."""
+    try:
+        return _check_source(source, file)
+    except RecursionError:  # the parser and the checker recurse once per operator of a chain
+        return CheckResult(file, source, None, empty_program(source, file), [too_deep(file)])
+
+
+def too_deep(file: str) -> Diagnostic:
+    """E107: an expression with hundreds of operators in one chain; Python's stack gives out first."""
+    return Diagnostic("E107", Severity.ERROR, "an expression is nested too deeply to read (hundreds of operators "
+                      "or brackets in one rule)", None, file,
+                      help="split it into several rules, one per idea; each rule is checked on its own")
+
+
+def _check_source(source: str, file: str) -> CheckResult:
     tree, syntax = parse_collecting(source, file)
     if syntax:
         # Still check what parsed, but only keep problems that are not echoes of the broken parts.

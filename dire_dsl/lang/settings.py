@@ -38,6 +38,8 @@ class SettingSpec:
             return f"`{self.key}` takes true or false"
         if self.choices and value not in self.choices:
             return f"`{self.key}` must be one of: {', '.join(self.choices)}"
+        if self.type in (int, float) and not math.isfinite(value):
+            return f"`{self.key}` must be a finite number; got {value} (a literal beyond about 1.8e308 reads as infinite)"
         if self.type in (int, float):
             too_low = value <= self.low if self.low_open else value < self.low
             if too_low or value > self.high:

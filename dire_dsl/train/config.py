@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dire_dsl.lang import ir
+from dire_dsl.lang.diagnostics import DireError
 from dire_dsl.lang.settings import TRAIN_SETTINGS
+
+
+class ConfigError(DireError):
+    """A training setting out of its range (from the command line or the rules file)."""
 
 
 class TrainConfig(BaseModel):
     """Everything a run needs to be reproduced; saved as RUN/config.json."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     category: str
     data_root: str
@@ -24,7 +29,7 @@ class TrainConfig(BaseModel):
     lr: float = Field(2e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     batch_size: int = Field(16, ge=1)
-    image_size: int = Field(128, ge=16)
+    image_size: int = Field(128, ge=16, le=4096)
     lambda_: float = Field(1e-5, ge=0, alias="lambda")
     prune_threshold: float = Field(0.05, ge=0)
     max_gain: float = Field(11.0, ge=1)
@@ -77,6 +82,12 @@ def settings_for(program: ir.CheckedProgram, data_root: str, overrides: dict[str
     """The run's configuration: defaults ← the rules file's `train {}` ← non-None overrides."""
     values: dict[str, Any] = {key: program.train[key] for key in TRAIN_SETTINGS}
     values.update({key: value for key, value in overrides.items() if value is not None})
-    return TrainConfig.model_validate(
-        {"category": program.category, "data_root": data_root, "rules_sha256": program.source_sha256, **values}
-    )
+    try:
+        return TrainConfig.model_validate(
+            {"category": program.category, "data_root": data_root, "rules_sha256": program.source_sha256, **values}
+        )
+    except ValidationError as error:
+        problems = "; ".join(f"`{'.'.join(str(part) for part in e['loc'])}` = {e['input']!r}: {e['msg'].lower()}"
+                             for e in error.errors())
+        raise ConfigError(f"invalid training setting: {problems} (set by a command-line option or the rules "
+                          "file's train {} block)") from None

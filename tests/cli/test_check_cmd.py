@@ -103,3 +103,13 @@ def test_a_scene_spec_is_refused_with_what_to_give(cli_app: typer.Typer, runner:
     result = runner.invoke(cli_app, ["check", str(write(tmp_path, "widget.toml", 'category = "widget"\n'))])
     assert result.exit_code == 2
     assert "a scene spec, not a rules file" in result.output and "dire synth" in result.output
+
+
+def test_an_unreadable_file_is_counted_in_the_summary(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.rules"
+    latin1.write_bytes(b"category caf\xe9\n")
+    result = runner.invoke(cli_app, ["check", str(latin1)])
+    assert result.exit_code == 1 and "not UTF-8" in result.output
+    assert "1 file(s) could not be read" in result.output
+    data = json.loads(runner.invoke(cli_app, ["check", "--format", "json", str(latin1)]).stdout)
+    assert data["unreadable"] == 1 and "not UTF-8" in data["files"][0]["unreadable"]

@@ -53,6 +53,7 @@ def test_file_with_syntax_errors_is_not_touched(cli_app: typer.Typer, runner: Cl
     result = runner.invoke(cli_app, ["fmt", str(path)])
     assert result.exit_code == 1
     assert "E104" in result.output
+    assert "0 file(s) reformatted, 0 unchanged, 1 not formatted" in result.output
     assert path.read_text(encoding="utf-8") == broken
 
 

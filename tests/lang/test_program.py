@@ -36,3 +36,10 @@ def test_a_readable_file_loads(tmp_path: Path) -> None:
     path.write_text('category c\nobject pin "a pin"\nrule r:\n    count(pin) == 1\n', encoding="utf-8")
     assert read_rules_text(path).startswith("category c")
     assert [o.name for o in load_rules(path).objects] == ["pin"]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path) -> None:
+    path = tmp_path / "bom.rules"
+    path.write_bytes(b'\xef\xbb\xbfcategory c\nobject pin "a pin"\n')
+    assert read_rules_text(path).startswith("category c")
+    assert [o.name for o in load_rules(path).objects] == ["pin"]

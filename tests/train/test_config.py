@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
 from dire_dsl.lang.program import check_source
-from dire_dsl.train.config import input_shape, settings_for
+from dire_dsl.train.config import ConfigError, input_shape, settings_for
 
 SOURCE = 'category c\nobject pin "p"\nrule r:\n    count(pin) == 1\n\ntrain { epochs = 3, lambda = 5e-7 }\n'
 
@@ -19,10 +18,17 @@ def test_rules_settings_then_overrides() -> None:
     assert config.dump()["lambda"] == 5e-7
 
 
-def test_invalid_override_is_rejected() -> None:
+@pytest.mark.parametrize(("override", "words"), [
+    ({"epochs": 0}, "`epochs` = 0: input should be greater than or equal to 1"),
+    ({"seed": -1}, "`seed` = -1"),
+    ({"image_size": 5000}, "less than or equal to 4096"),
+    ({"lambda": float("nan")}, "`lambda` = nan: input should be a finite number"),
+])
+def test_invalid_override_is_one_clear_error(override: dict, words: str) -> None:
     program = check_source(SOURCE).program
-    with pytest.raises(ValidationError):
-        settings_for(program, "/data", {"epochs": 0})
+    with pytest.raises(ConfigError, match="invalid training setting") as info:
+        settings_for(program, "/data", override)
+    assert words in str(info.value)
 
 
 def test_input_shape_keeps_the_aspect_ratio() -> None:
