@@ -9,13 +9,17 @@ instance's attributes (values as text).
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
 
 import numpy as np
 
 from dire_dsl.data.components import Component
 from dire_dsl.data.errors import DataError
+
+T = TypeVar("T")
 
 
 class AnnotationError(DataError):
@@ -36,30 +40,114 @@ def read_coco_components(path: Path) -> dict[str, list[Component]]:
                               "categories") from None
     components: dict[str, list[Component]] = {PurePosixPath(i["file_name"]).name: [] for i in images.values()}
     for index, ann in enumerate(annotations):
+        where = f"{path}: annotation #{index}"
         try:
-            image = images[ann["image_id"]]
+            image = _declared(images, ann["image_id"], "image_id", "images", where)
+            name = _declared(categories, ann["category_id"], "category_id", "categories", where)
             mask = decode_segmentation(ann["segmentation"], int(image["height"]), int(image["width"]))
-            name = categories[ann["category_id"]]
+        except SegmentationError as error:
+            raise AnnotationError(f"{where}: {error}; fix or remove that annotation") from None
         except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise AnnotationError(f"{path}: annotation #{index} is malformed ({error!r})") from None
+            raise AnnotationError(f"{where} is malformed ({error!r})") from None
         attributes = {str(k): str(v) for k, v in (ann.get("attributes") or {}).items()}
         components[PurePosixPath(image["file_name"]).name].append(Component(name, mask, attributes))
     return components
 
 
+def _declared(table: dict[Any, T], key: Any, field: str, section: str, where: str) -> T:
+    """`table[key]`, or an AnnotationError listing the ids the file does declare (not a bare KeyError)."""
+    if key not in table:
+        ids = [str(k) for k in table]
+        shown = ", ".join(ids[:20]) + (f", ... ({len(ids)} in all)" if len(ids) > 20 else "")
+        raise AnnotationError(f"{where}: {field} {key!r} is not among the file's {section} (ids: {shown or 'none'}); "
+                              f"declare it under `{section}` or fix the annotation")
+    return table[key]
+
+
+class SegmentationError(ValueError):
+    """A segmentation that cannot be decoded; the message says what is wrong with it."""
+
+
 def decode_segmentation(segmentation: dict | list, height: int, width: int) -> np.ndarray:
-    """A COCO segmentation (polygons, uncompressed or compressed RLE) as a boolean mask."""
+    """A COCO segmentation (polygons, uncompressed or compressed RLE) as a boolean mask.
+
+    Checked first: pycocotools raises bare exceptions on some bad input and silently decodes
+    other bad input (RLE runs that do not cover the image) into uninitialised memory.
+    """
     from pycocotools import mask as mask_utils
 
     if isinstance(segmentation, list):
-        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-    elif isinstance(segmentation.get("counts"), list):
-        rle = mask_utils.frPyObjects(segmentation, height, width)
+        _check_polygons(segmentation)
+    elif isinstance(segmentation, dict):
+        _check_rle(segmentation, height, width)
     else:
-        rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")}
-    with warnings.catch_warnings():  # pycocotools vs numpy 2: a harmless DeprecationWarning
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return mask_utils.decode(rle).astype(bool)
+        raise SegmentationError(f"segmentation must be a list of polygons or an RLE object, not "
+                                f"{type(segmentation).__name__}")
+    try:
+        if isinstance(segmentation, list):
+            rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+        elif isinstance(segmentation["counts"], list):
+            rle = mask_utils.frPyObjects(segmentation, height, width)
+        else:
+            rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")}
+        with warnings.catch_warnings():  # pycocotools vs numpy 2: a harmless DeprecationWarning
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return mask_utils.decode(rle).astype(bool)
+    except Exception as error:  # pycocotools raises bare Exception for input it does not support
+        raise SegmentationError(f"pycocotools cannot decode the segmentation ({error})") from None
+
+
+def _check_polygons(polygons: list) -> None:
+    if not polygons:
+        raise SegmentationError("segmentation is an empty list: give at least one polygon, or an RLE")
+    for number, polygon in enumerate(polygons):
+        if not isinstance(polygon, list) or not all(_is_number(v) for v in polygon):
+            raise SegmentationError(f"polygon #{number} must be a list of finite numbers [x1, y1, x2, y2, ...]")
+        if len(polygon) < 6 or len(polygon) % 2:
+            raise SegmentationError(f"polygon needs at least 3 x,y points (an even number of at least 6 coordinates); "
+                                    f"polygon #{number} has {len(polygon)} coordinates")
+
+
+def _check_rle(rle: dict, height: int, width: int) -> None:
+    size, counts = rle.get("size"), rle.get("counts")
+    if not isinstance(size, list) or counts is None:
+        raise SegmentationError("an RLE segmentation needs `size` [height, width] and `counts`")
+    if size != [height, width]:
+        raise SegmentationError(f"RLE size {size} is not the image's [height, width] [{height}, {width}]")
+    if isinstance(counts, str):
+        runs = _string_counts(counts)
+    elif isinstance(counts, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+        runs = counts
+    else:
+        raise SegmentationError("RLE counts cannot be decoded: expected a string (compressed) or a list of integers")
+    if any(c < 0 for c in runs):
+        raise SegmentationError("RLE counts cannot be decoded: a run length is negative")
+    if sum(runs) != height * width:
+        raise SegmentationError(f"RLE counts cannot be decoded: their runs cover {sum(runs)} pixels, not "
+                                f"height x width = {height * width}")
+
+
+def _string_counts(text: str) -> list[int]:
+    """The runs of a compressed RLE string: pycocotools' rleFrString, but refusing bad input."""
+    counts: list[int] = []
+    position = 0
+    while position < len(text):
+        value, shift, more = 0, 0, True
+        while more:
+            code = ord(text[position]) - 48 if position < len(text) else -1
+            if not 0 <= code < 64:
+                raise SegmentationError("RLE counts cannot be decoded: not a compressed COCO RLE string")
+            value |= (code & 0x1F) << (5 * shift)
+            more = bool(code & 0x20)
+            position, shift = position + 1, shift + 1
+            if not more and code & 0x10:
+                value |= -1 << (5 * shift)
+        counts.append(value + counts[-2] if len(counts) > 2 else value)
+    return counts
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_objects_annotated(components: dict[str, list[Component]], objects: list[str], path: Path) -> None:

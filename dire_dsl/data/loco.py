@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dire_dsl.data.errors import ConfigError, DataError, ImageReadError, LayoutError
+from dire_dsl.data.errors import ConfigError, DataError, LayoutError
+from dire_dsl.data.image_io import open_image
 
 GOOD, LOGICAL, STRUCTURAL = "good", "logical_anomalies", "structural_anomalies"
 SPLITS = ("train", "validation", "test")
@@ -136,20 +137,8 @@ def scan_split(cat: Path, split: str) -> tuple[list[Sample], list[str]]:
     return samples, problems
 
 
-def _read_image(path: Path, mode: str | None) -> Image.Image:
-    """Decode an image file (converted to `mode` unless None); ImageReadError names the file."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im.convert(mode) if mode is not None and im.mode != mode else im.copy()
-    except FileNotFoundError:
-        raise ImageReadError(path, "file not found") from None
-    except Exception as exc:  # PIL raises many types for corrupt files
-        raise ImageReadError(path, f"{type(exc).__name__}: {exc}") from None
-
-
 def _mask_array(path: Path) -> np.ndarray:
-    im = _read_image(path, None)
+    im = open_image(path, None)
     if im.mode == "1":
         im = im.convert("L")
     arr = np.asarray(im)
@@ -271,7 +260,7 @@ class MVTecLOCO(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> LocoItem:
         s = self.samples[i]
-        im = _read_image(s.path, "RGB")
+        im = open_image(s.path, "RGB")
         native_w, native_h = im.size
         pixels = np.asarray(self._resize(im, False), dtype=np.uint8)
         image = torch.from_numpy(pixels.astype(np.float32) / 255.0).permute(2, 0, 1).contiguous()
@@ -328,10 +317,14 @@ class MVTecLOCO(torch.utils.data.Dataset):
         return item
 
     def _decode(self, ann: dict, H: int, W: int) -> dict:
-        from dire_dsl.data.coco import decode_segmentation
+        from dire_dsl.data.coco import SegmentationError, decode_segmentation
 
         h, w = ann["_size"]
-        m = decode_segmentation(ann["segmentation"], h, w)
+        try:
+            m = decode_segmentation(ann["segmentation"], h, w)
+        except SegmentationError as error:
+            raise ConfigError(self.cat_dir / "annotations" / f"{self.split}.json",
+                              f"annotation id {ann.get('id', '?')}: {error}") from None
         if (H, W) != (h, w):
             m = np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize((W, H), Image.NEAREST)) > 0
         return {"category": ann["category"], "attributes": dict(ann.get("attributes", {})),
@@ -340,7 +333,7 @@ class MVTecLOCO(torch.utils.data.Dataset):
     def verify(self) -> None:
         """Decode every image and mask once; raises on the first unreadable file."""
         for s in self.samples:
-            _read_image(s.path, "RGB")
+            open_image(s.path, "RGB")
             for m in s.masks:
                 _mask_array(m)
 

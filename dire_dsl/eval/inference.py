@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from dire_dsl.data.errors import ImageReadError
+from dire_dsl.data.image_io import read_rgb as read_rgb  # re-exported: report, explain, callers
 from dire_dsl.train.api import TrainedRun, load_run
 from dire_dsl.train.run_dir import RunDirError
 from dire_dsl.train.scoring import BatchScores, score_batch
@@ -35,19 +35,6 @@ def open_run(run: str | Path | TrainedRun) -> TrainedRun:
     if not Path(run).is_dir():
         raise RunDirError(f"{run}: no such run folder; train one with `dire train RULES --data ROOT --out {run}`")
     return load_run(run)
-
-
-def read_rgb(path: str | Path) -> np.ndarray:
-    """An image file as RGB uint8 [H, W, 3]; ImageReadError names the file when it cannot be decoded."""
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-    except FileNotFoundError:
-        raise ImageReadError(path, "file not found") from None
-    except IsADirectoryError:
-        raise ImageReadError(path, "is a folder, not an image") from None
-    except Exception as error:  # PIL raises many types for corrupt files
-        raise ImageReadError(path, f"{type(error).__name__}: {error}") from None
 
 
 def model_input(pixels: np.ndarray, hw: tuple[int, int]) -> Tensor:

@@ -19,7 +19,8 @@ from dire_dsl.train.detector import Detector, build_detector
 from dire_dsl.train.distributed import barrier, process_group
 from dire_dsl.train.loop import train_detector
 from dire_dsl.train.pseudo_grounding import check_grounding_backbone
-from dire_dsl.train.run_dir import RunDir, check_new_run_dir, create_run_dir, open_run_dir
+from dire_dsl.train.run_dir import (CALIBRATION, RULES, RULES_HASH, WEIGHTS, RunDir, RunDirError,
+                                    check_new_run_dir, create_run_dir, open_run_dir)
 from dire_dsl.train.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
 from dire_dsl.vision.heads import HeadLayout
 from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH
@@ -163,7 +164,17 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
     if not result.ok or result.program is None:
         raise RulesCheckError(result.errors, result.source)
     detector = build_detector(result.program, config)
-    detector.load_weights(run.load_weights())
+    weights = run.load_weights()
+    try:
+        detector.load_weights(weights)
+    except RuntimeError:  # size mismatch / missing keys: the rules no longer make this network
+        raise RunDirError(f"{run.path / RULES} no longer matches the run's weights ({run.path / WEIGHTS}): the rules "
+                          "were changed after training. Retrain with the new rules, or restore the run's original "
+                          f"{RULES} and {RULES_HASH}") from None
+    calibration = run.read_calibration(Calibration)
+    problems = calibration.problems(len(detector.rules.rule_names))
+    if problems:
+        raise RunDirError(f"{run.path / CALIBRATION} is damaged: {'; '.join(problems)}. Restore the file from the "
+                          "training run, or retrain")
     detector.to(device).eval()
-    return TrainedRun(run, result.program, config, detector, run.read_calibration(Calibration),
-                      run.read_pseudo_labels())
+    return TrainedRun(run, result.program, config, detector, calibration, run.read_pseudo_labels())

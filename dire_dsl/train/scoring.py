@@ -17,6 +17,7 @@ the official LOCO evaluation (which reads the map's maximum) sees the logic.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -61,6 +62,29 @@ class Calibration(BaseModel):
     threshold: float
     n_validation: int
     pruned: list[tuple[str, float, str]] = []
+
+    def problems(self, rules: int) -> list[str]:
+        """What makes this calibration unusable with `rules` rules (empty when none).
+
+        Checked when a run is loaded, since an edited calibration.json otherwise shows up as
+        NaN scores or a tensor-shape traceback deep inside scoring.
+        """
+        found = []
+        values = {name: [getattr(self, name)] for name in ("distance_mean", "distance_std", "patch_mean", "patch_std",
+                                                           "fusion", "threshold")}
+        for name in ("rule_mean", "rule_std", "rule_weight"):
+            values[name] = getattr(self, name)
+            if len(values[name]) != rules:
+                found.append(f"{name} has {len(values[name])} entries, but the run's rules.rules has {rules} rules")
+        for name, numbers in values.items():
+            bad = next((v for v in numbers if not math.isfinite(v)), None)
+            if bad is not None:
+                found.append(f"{name} is {bad}, not a finite number")
+            elif name.endswith("_std") and any(v <= 0 for v in numbers):
+                found.append(f"{name} is {min(numbers)}, but a spread must be positive")
+        if math.isfinite(self.fusion) and not 0 <= self.fusion <= 1:
+            found.append(f"fusion is {self.fusion}, not between 0 and 1")
+        return found
 
     def rule_z(self, rule_violation: Tensor) -> Tensor:
         """[B, R] gate-weighted z-scores of each rule's violation."""

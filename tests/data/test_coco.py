@@ -63,3 +63,34 @@ def test_attributes_must_be_annotated_with_declared_values(tmp_path: Path) -> No
         check_attributes_annotated(parts, {"egg": {"grade": ["a", "b"]}}, path)
     with pytest.raises(AnnotationError, match=r"`egg.shade` the value\(s\) brown.*\{ white, speckled \}"):
         check_attributes_annotated(parts, {"egg": {"shade": ["white", "speckled"]}}, path)
+
+
+@pytest.mark.parametrize(("segmentation", "words"), [
+    ([[1, 2, 3]], "polygon needs at least 3 x,y points"),
+    ([[1, 2, 3, 4, 5, 6, 7]], "polygon needs at least 3 x,y points"),
+    ([[1, 2, 3, 4]], "polygon needs at least 3 x,y points"),  # pycocotools would read 4 numbers as a box
+    ([["a", 2, 3, 4, 5, 6]], "must be a list of finite numbers"),
+    ([], "empty list"),
+    ({"size": [10, 20], "counts": "garbage!!"}, "RLE counts cannot be decoded"),
+    ({"size": [10, 20], "counts": "zzzz"}, "RLE counts cannot be decoded"),  # pycocotools: uninitialised memory
+    ({"size": [10, 20], "counts": [500]}, "RLE counts cannot be decoded"),
+    ({"size": [10, 20], "counts": [5, -5, 200]}, "RLE counts cannot be decoded"),
+    ({"size": [10, 20], "counts": 5}, "RLE counts cannot be decoded"),
+    ({"size": [5, 5], "counts": [25]}, r"RLE size \[5, 5\] is not the image's"),
+    ({"counts": "abc"}, "needs `size`"),
+    ("mask.png", "list of polygons or an RLE object"),
+])
+def test_bad_segmentations_name_file_annotation_and_problem(tmp_path: Path, segmentation: object, words: str) -> None:
+    good = {"image_id": 1, "category_id": 1, "segmentation": [[10, 1, 18, 1, 18, 8]]}
+    path = write_coco(tmp_path / "seg.json", [good, {**good, "segmentation": segmentation}])
+    with pytest.raises(AnnotationError, match=rf"seg\.json: annotation #1: .*{words}"):
+        read_coco_components(path)
+
+
+def test_undeclared_category_or_image_lists_the_declared_ids(tmp_path: Path) -> None:
+    ann = {"image_id": 1, "category_id": 999, "segmentation": [[10, 1, 18, 1, 18, 8]]}
+    with pytest.raises(AnnotationError, match=r"ids\.json: annotation #0: category_id 999 is not among the file's "
+                                              r"categories \(ids: 1, 2\)"):
+        read_coco_components(write_coco(tmp_path / "ids.json", [ann]))
+    with pytest.raises(AnnotationError, match=r"annotation #0: image_id 7 is not among the file's images \(ids: 1\)"):
+        read_coco_components(write_coco(tmp_path / "ids.json", [{**ann, "image_id": 7, "category_id": 1}]))

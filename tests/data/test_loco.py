@@ -141,6 +141,14 @@ def test_bad_png_names_its_file(tree: Path) -> None:
         ds.verify()
 
 
+def test_16_bit_images_are_scaled_not_white(tree: Path) -> None:
+    path = tree / "widget" / "test" / "good" / "000.png"
+    Image.fromarray(np.tile(np.linspace(0, 65535, 60).astype(np.uint16), (40, 1))).save(path)
+    pixels = MVTecLOCO(tree, "widget", "test")[0]["image_uint8"]
+    assert pixels.dtype == np.uint8 and pixels.shape == (40, 60, 3)
+    assert pixels.min() == 0 and pixels.max() == 255 and abs(int(pixels[0, 30, 0]) - 128) <= 3
+
+
 def test_bad_mask_png_names_its_file(tree: Path) -> None:
     mask = tree / "widget" / "ground_truth" / "structural_anomalies" / "000" / "000.png"
     mask.write_bytes(b"garbage")
@@ -216,3 +224,19 @@ def test_broken_annotation_file(pushpins_tree: Path, tmp_path: Path) -> None:
     (copy / "annotations" / "train.json").write_text('{"images": []}')
     with pytest.raises(ConfigError, match="not a valid COCO annotation file"):
         MVTecLOCO(tmp_path, "pushpins", "train")
+
+
+def test_bad_segmentation_names_the_annotation_file(pushpins_tree: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "pushpins"
+    shutil.copytree(pushpins_tree, copy)
+    path = copy / "annotations" / "train.json"
+    coco = json.loads(path.read_text())
+    first = coco["images"][0]["id"]
+    for ann in coco["annotations"]:
+        if ann["image_id"] == first:
+            ann["segmentation"] = [[1, 2, 3]]
+    path.write_text(json.dumps(coco))
+    ds = MVTecLOCO(tmp_path, "pushpins", "train")
+    index = next(i for i, s in enumerate(ds.samples) if s.key == coco["images"][0]["file_name"])
+    with pytest.raises(ConfigError, match=r"train\.json: annotation id .*polygon needs at least 3 x,y points"):
+        ds[index]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
+import pytest
+
 from dire_dsl.train.api import load_run
+from dire_dsl.train.run_dir import RunDir, RunDirError
 from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH
 
 
@@ -26,3 +31,40 @@ def test_run_records_each_objects_ridge_reach_from_its_typical_size(reference_ru
     for name, separation in trained.config.peak_separation.items():
         assert reach[name] / RIDGE_REACH <= separation / PEAK_SEPARATION + 1e-3
     assert trained.detector.model.ridge_reach == reach
+
+
+def _copy_run(run: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    return copy
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"threshold": float("nan")}, "threshold is nan, not a finite number"),
+    ({"distance_std": 0}, "distance_std is 0.*a spread must be positive"),
+    ({"rule_mean": [0.0]}, "rule_mean has 1 entries, but the run's rules.rules has 4 rules"),
+    ({"rule_std": [0.1, 0.1, 0.1, 0.1, 0.1]}, "rule_std has 5 entries"),
+    ({"rule_weight": []}, "rule_weight has 0 entries"),
+])
+def test_an_edited_calibration_is_one_clear_error(tiny_run: Path, tmp_path: Path, changes: dict[str, object],
+                                                  words: str) -> None:
+    run = _copy_run(tiny_run, tmp_path)
+    path = run / "calibration.json"
+    values = json.loads(path.read_text())
+    values.update(changes)
+    path.write_text(json.dumps(values))  # json writes NaN as NaN, which the reader accepts
+    with pytest.raises(RunDirError, match=rf"calibration\.json is damaged: .*{words}.*Restore the file"):
+        load_run(run)
+
+
+def test_rules_edited_after_training_is_one_clear_error(tiny_run: Path, tmp_path: Path) -> None:
+    run = _copy_run(tiny_run, tmp_path)
+    source = (run / "rules.rules").read_text()
+    RunDir(run).write_rules(source + "\nrule at_most_twenty:\n    count(pushpin) <= 20\n")  # hash updated too
+    with pytest.raises(RunDirError, match=r"rules\.rules no longer matches the run's weights .*Retrain"):
+        load_run(run)
+
+
+def test_an_untouched_run_still_loads(tiny_run: Path) -> None:
+    trained = load_run(tiny_run)
+    assert not trained.calibration.problems(len(trained.program.rules))

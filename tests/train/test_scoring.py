@@ -52,3 +52,12 @@ def test_nearest_distance_matches_brute_force() -> None:
     expected = torch.cdist(queries, memory).min(dim=1).values
     assert torch.allclose(nearest_distance(queries, memory, chunk=7), expected)
     assert torch.equal(nearest_distance(queries, torch.zeros(0, 4)), torch.zeros(50))
+
+
+def test_problems_name_every_unusable_value() -> None:
+    assert calibration().problems(2) == []
+    found = calibration(threshold=float("inf"), rule_std=[0.02, float("nan")], patch_std=-1.0, fusion=2.0,
+                        rule_weight=[1.0]).problems(2)
+    assert found == ["rule_weight has 1 entries, but the run's rules.rules has 2 rules",
+                     "patch_std is -1.0, but a spread must be positive", "threshold is inf, not a finite number",
+                     "rule_std is nan, not a finite number", "fusion is 2.0, not between 0 and 1"]
