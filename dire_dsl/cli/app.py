@@ -24,10 +24,23 @@ def _register_commands() -> None:
     from dire_dsl.cli import commands  # noqa: F401  (registration side effect)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """A library warning as the CLI's own `warning:` line, without Python's file and source line."""
+    from rich.markup import escape
+
+    from dire_dsl.cli.output import err_console
+
+    err_console().print(f"[yellow]warning:[/] {escape(str(message))}", markup=True)
+
+
 def main() -> None:
     """Console-script entry point: run the app and map internal errors to exit code 2."""
+    import warnings
+
     from dire_dsl.cli.exit_codes import ExitCode
 
+    warnings.showwarning = _show_warning
     _register_commands()
     try:
         app()

@@ -17,7 +17,7 @@ def demo_command(
                                                "screw_bag, splicing_connectors.")] = "pushpins",
     out: Annotated[Path, typer.Option("--out", help="Folder for the data, the run, the metrics and the report.")]
         = Path("dire-demo"),
-    seed: Annotated[int, typer.Option(help="Seed of the data and of training.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the data and of training.")] = 0,
 ) -> None:
     """The main job: a synthetic data set, a trained detector, its metrics and an HTML report."""
     from rich.console import Console
@@ -27,6 +27,7 @@ def demo_command(
     from dire_dsl.cli.eval_cmd import print_report
     from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output import err_console
+    from dire_dsl.cli.outputs import output_dir_or_exit
     from dire_dsl.eval.demo import demo
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -45,6 +46,7 @@ def demo_command(
         progress.update(tasks[-1], description=f"training epoch {record['epoch'] + 1}", completed=record["step"],
                         total=record.get("total_steps"))
 
+    output_dir_or_exit(out, "--out")
     with user_errors("the built-in rules"), progress:
         result = demo(category, out, seed=seed, on_phase=phase, on_synth=count, on_step=step, on_eval=count)
     console = Console()

@@ -66,6 +66,7 @@ def evaluate_command(
 
     from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output import err_console
+    from dire_dsl.cli.outputs import output_dir_or_exit, output_file_or_exit
     from dire_dsl.eval.evaluate import evaluate
     from dire_dsl.eval.report import write_report
 
@@ -82,6 +83,9 @@ def evaluate_command(
             bar.add_task("scoring test images", total=total)
         bar.update(bar.task_ids[0], completed=done, total=total)
 
+    output_file_or_exit(json_path, "--json")
+    output_file_or_exit(report_path, "--report")
+    output_dir_or_exit(maps, "--maps", data_root=data)
     with user_errors("the run's rules"):
         try:
             report = evaluate(run, data, category, maps_dir=maps, batch_size=batch_size, on_progress=on_progress)

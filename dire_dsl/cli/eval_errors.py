@@ -40,3 +40,7 @@ def user_errors(rules_hint: str = "the rules file") -> Iterator[None]:
     except (DataError, RunDirError, DireError, BackboneError) as error:
         fail(escape(str(error)))
         raise typer.Exit(ExitCode.USER_ERROR) from None
+    except OSError as error:  # a path the checks up front could not foresee (a full disk, a permission)
+        where = f"{error.filename}: " if error.filename else ""
+        fail(escape(f"{where}{error.strerror or error}; check the path, its permissions and the free space"))
+        raise typer.Exit(ExitCode.USER_ERROR) from None

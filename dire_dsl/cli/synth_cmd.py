@@ -18,7 +18,7 @@ def synth(
         help="A scene spec file (.toml/.json) or a built-in category: breakfast_box, juice_bottle, pushpins, "
              "screw_bag, splicing_connectors.")],
     out: Annotated[Path, typer.Option("--out", help="Root folder; the data set goes to ROOT/<category>/.")],
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives byte-identical files.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed; the same seed gives byte-identical files.")] = 0,
     size: Annotated[int, typer.Option("--size", min=16, max=4096, help="Longer image side in pixels.")] = 256,
     n_train: Annotated[int, typer.Option("--n-train", min=0, help="Good training images.")] = 350,
     n_val: Annotated[int, typer.Option("--n-val", min=0, help="Good validation images.")] = 60,

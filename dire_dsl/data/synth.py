@@ -177,6 +177,8 @@ def synthesize(spec_or_category: str | os.PathLike[str] | SceneSpec, out: str | 
         raise ValueError("size must be at least 16 pixels")
     if min(n_train, n_val, n_test) < 0:
         raise ValueError("image counts must be >= 0")
+    if seed < 0:
+        raise ValueError("seed must be >= 0")
     root = prepare_output(Path(out), spec.category)
     tasks = plan(spec, n_train, n_val, n_test)
     workers = max(1, int(workers or os.cpu_count() or 1))

@@ -135,6 +135,27 @@ def rle_annotations(result, cat_ids: dict[str, int]) -> list[dict]:
     return out
 
 
+def _files_not_generated(out: Path) -> list[Path]:
+    """Files under the generated folders that the previous run's records do not name (a
+    user's own images, say). Without records to compare with (an older tree), none."""
+    known = {out / name for name in GENERATED}
+    records = sorted((out / "records").glob("*.jsonl"))
+    if not records:
+        return []
+    for path in records:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            known.add(out / record.get("image", ""))
+            known.update(out / mask for mask in record.get("masks", []))
+    known.update((out / "annotations" / f"{split}.json") for split in ("train", "validation"))
+    known.update((out / "records" / f"{split}.jsonl") for split in ("train", "validation", "test"))
+    folders = [out / name for name in GENERATED if (out / name).is_dir()]
+    return sorted(p for folder in folders for p in folder.rglob("*") if p.is_file() and p not in known)
+
+
 def prepare_output(root: Path, category: str) -> Path:
     """The category folder, emptied of a previous `dire synth` run; refuses foreign folders."""
     import shutil
@@ -150,6 +171,11 @@ def prepare_output(root: Path, category: str) -> Path:
             raise OutputError(
                 f"{out} exists, is not empty and was not written by `dire synth` (no {MARKER}); "
                 "choose another --out or remove the folder")
+        added = _files_not_generated(out)
+        if added:
+            shown = ", ".join(str(p.relative_to(out)) for p in added[:5]) + (" ..." if len(added) > 5 else "")
+            raise OutputError(f"{out} holds {len(added)} file(s) `dire synth` did not write ({shown}); a new run "
+                              "would delete them: move them out, or choose another --out")
         for name in GENERATED:
             p = out / name
             if p.is_dir():

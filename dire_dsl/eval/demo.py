@@ -54,14 +54,20 @@ class DemoResult:
         return sum(self.seconds.values())
 
 
+def demo_categories() -> list[str]:
+    """Categories the demo can run: a shipped rules file and a shipped scene spec to synthesize."""
+    from dire_dsl.data.spec import builtin_categories
+
+    folder = Path(str(resources.files("dire_dsl") / "rules"))
+    return sorted(set(p.name.removesuffix(".rules") for p in folder.glob("*.rules")) & set(builtin_categories()))
+
+
 def builtin_rules(category: str) -> Path:
     """The rules file shipped for a category (dire_dsl/rules/<category>.rules)."""
-    folder = resources.files("dire_dsl") / "rules"
-    path = Path(str(folder / f"{category}.rules"))
-    if not path.is_file():
-        known = sorted(p.name.removesuffix(".rules") for p in Path(str(folder)).glob("*.rules"))
-        raise DemoError(f"no built-in rules for {category!r}; built-in categories: {', '.join(known)}")
-    return path
+    known = demo_categories()
+    if category not in known:
+        raise DemoError(f"no built-in category {category!r}; built-in categories: {', '.join(known)}")
+    return Path(str(resources.files("dire_dsl") / "rules" / f"{category}.rules"))
 
 
 def demo(category: str = "pushpins", out: str | Path = "dire-demo", *, seed: int = 0,

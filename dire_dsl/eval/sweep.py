@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from dire_dsl.atomic import atomic_write_text
 from dire_dsl.data.coco import read_coco_components, resize_components
@@ -48,7 +48,7 @@ from dire_dsl.lang.parser import parse
 from dire_dsl.lang.program import check_source, load_rules, read_rules_text
 from dire_dsl.lang.settings import TRAIN_SETTINGS
 from dire_dsl.train.api import TrainedRun, load_run, train
-from dire_dsl.train.config import TrainConfig
+from dire_dsl.train.config import ConfigError, TrainConfig
 from dire_dsl.train.dataset import load_split
 
 VALIDATION_ANOMALIES = 64
@@ -335,9 +335,8 @@ def sweep(rules_path: str | Path, data_root: str | Path, grid: Mapping[str, Sequ
         values = {**dict(overrides or {}), **setting}
         try:
             plan.append((setting, values, _config_for(program, root, values, category)))
-        except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-            raise SweepError(f"setting {setting_name(setting)}: {problems}") from None
+        except ConfigError as error:
+            raise SweepError(f"setting {setting_name(setting)}: {error}") from None
     sets: dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray], str]] = {}
     rows: list[SweepRow] = []
     runs: list[TrainedRun] = []

@@ -29,3 +29,6 @@ def test_unknown_category_exits_one(cli_app: typer.Typer, runner: CliRunner, tmp
     result = runner.invoke(cli_app, ["demo", "--category", "teapots", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "teapots" in result.output and "pushpins" in result.output and "Traceback" not in result.output
+    assert "pcb1" not in result.output  # a rules file without a scene spec cannot be demonstrated
+    result = runner.invoke(cli_app, ["demo", "--category", "../rules/pushpins", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "no built-in category" in result.output

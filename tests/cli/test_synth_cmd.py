@@ -66,3 +66,18 @@ def test_recipe_that_changes_nothing_exits_one(cli_app: typer.Typer, runner: Cli
     result = runner.invoke(cli_app, ["synth", str(spec), "--out", str(tmp_path / "out"), *SMALL])
     assert result.exit_code == 1, result.output
     assert "anomalies[0](gone)" in result.output and "no visible change" in result.output
+
+
+def test_rerun_refuses_to_delete_files_it_did_not_write(cli_app: typer.Typer, runner: CliRunner,
+                                                        tmp_path: Path) -> None:
+    args = ["synth", "pushpins", "--out", str(tmp_path), "--size", "32", "--n-train", "2", "--n-val", "1",
+            "--n-test", "3"]
+    assert runner.invoke(cli_app, args).exit_code == 0
+    mine = tmp_path / "pushpins" / "train" / "good" / "my_photo.png"
+    mine.write_bytes(b"not generated")
+    result = runner.invoke(cli_app, args)
+    assert result.exit_code == 1 and "did not write (train/good/my_photo.png)" in result.output
+    assert mine.read_bytes() == b"not generated"
+    mine.unlink()
+    assert runner.invoke(cli_app, [*args, "--seed", "4"]).exit_code == 0  # its own files are replaced freely
+    assert runner.invoke(cli_app, [*args, "--seed", "-1"]).exit_code == 2
