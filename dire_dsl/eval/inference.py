@@ -32,6 +32,8 @@ def open_run(run: str | Path | TrainedRun) -> TrainedRun:
     """A TrainedRun as given, or loaded from its folder (RunDirError when there is none)."""
     if isinstance(run, TrainedRun):
         return run
+    if Path(run).is_file():
+        raise RunDirError(f"{run} is a file, not a run folder; give the folder `dire train --out` wrote")
     if not Path(run).is_dir():
         raise RunDirError(f"{run}: no such run folder; train one with `dire train RULES --data ROOT --out {run}`")
     return load_run(run)

@@ -98,6 +98,10 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
     return TrainedRun(run, program, config, detector, calibration, data.pseudo_labels)
 
 
+RESUME_MAY_CHANGE = ("device",)
+"""Overrides a resumed run may take: where it runs, not what it learns."""
+
+
 def _run_config(program: ir.CheckedProgram, data_root: str | Path, category: str | None,
                 overrides: dict[str, Any] | None, out: str | Path, resume: bool) -> TrainConfig:
     """The configuration asked for; when resuming, the run's own (its rules must not have changed)."""
@@ -110,6 +114,14 @@ def _run_config(program: ir.CheckedProgram, data_root: str | Path, category: str
     if saved.rules_sha256 != config.rules_sha256:
         raise RunMismatchError(f"{out}: the rules changed since this run started; --resume needs the same "
                                "rules file (start a new run with another --out, or restore the rules)")
+    changed = []
+    for key, value in (overrides or {}).items():
+        field = "lambda_" if key == "lambda" else key
+        if value is not None and key not in RESUME_MAY_CHANGE and getattr(config, field) != getattr(saved, field):
+            changed.append(f"{key} = {getattr(config, field)!r} (the run's: {getattr(saved, field)!r})")
+    if changed:
+        raise RunMismatchError(f"{out}: --resume continues the run with its own settings, but {', '.join(changed)} "
+                               "was asked for; drop those options, or start a new run with another --out")
     return saved
 
 

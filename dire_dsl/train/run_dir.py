@@ -272,14 +272,24 @@ def _read_model(path: Path, model: type[M]) -> M:
     try:
         return model.model_validate_json(_read_text(path))
     except ValidationError as error:
-        raise RunDirError(f"{path} is not a valid {model.__name__}:\n{error}") from error
+        problems = "; ".join(f"{'.'.join(str(part) for part in e['loc']) or 'the file'}: {e['msg'].lower()}"
+                             for e in error.errors()[:3])
+        raise RunDirError(f"{path} is damaged ({problems}); {RESTORE}") from None
+
+
+RESTORE = "restore it from a copy of the run, or train the run again"
 
 
 def _read_text(path: Path) -> str:
+    if path.parent.is_file():
+        raise RunDirError(f"{path.parent} is a file, not a run folder; give the folder `dire train --out` wrote")
+    if not path.parent.exists():
+        raise RunDirError(f"{path.parent}: no such run folder; train one with `dire train RULES --data ROOT "
+                          f"--out {path.parent}`")
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RunDirError(f"{path} is missing") from None
+        raise RunDirError(f"{path} is missing; {RESTORE}") from None
     except OSError as error:
         raise RunDirError(f"cannot read {path}: {error}") from error
 
@@ -287,7 +297,7 @@ def _read_text(path: Path) -> str:
 def _checked(read: Callable[[Path], T], path: Path) -> T:
     """Run a checkpoint reader, reporting a missing or damaged file as a RunDirError."""
     if not path.exists():
-        raise RunDirError(f"{path} is missing")
+        raise RunDirError(f"{path} is missing; {RESTORE}")
     try:
         return read(path)
     except CheckpointError as error:

@@ -68,3 +68,16 @@ def test_rules_edited_after_training_is_one_clear_error(tiny_run: Path, tmp_path
 def test_an_untouched_run_still_loads(tiny_run: Path) -> None:
     trained = load_run(tiny_run)
     assert not trained.calibration.problems(len(trained.program.rules))
+
+
+def test_resume_refuses_settings_other_than_the_runs_own(tiny_run: Path, tiny_loco: Path, tiny_rules: Path,
+                                                          tmp_path: Path) -> None:
+    from dire_dsl.train.api import RunMismatchError, train
+
+    run = _copy_run(tiny_run, tmp_path)
+    weights = (run / "model.safetensors").read_bytes()
+    epochs = json.loads((run / "config.json").read_text())["epochs"]
+    with pytest.raises(RunMismatchError, match=rf"--resume continues the run with its own settings, but epochs = "
+                                               rf"{epochs + 5} \(the run's: {epochs}\)"):
+        train(tiny_rules, tiny_loco, run, overrides={"epochs": epochs + 5, "lambda": None}, resume=True)
+    assert (run / "model.safetensors").read_bytes() == weights
