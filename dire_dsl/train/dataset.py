@@ -8,6 +8,7 @@ anomalies synthesized from the rules.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from dire_dsl.data.errors import DataError
 from dire_dsl.data.loco import MVTecLOCO
 from dire_dsl.lang import ir
 from dire_dsl.lang.settings import TRAIN_SETTINGS
+from dire_dsl.train.annotation_check import rules_false_on_annotations
 from dire_dsl.train.config import TrainConfig
 from dire_dsl.train.pseudo_grounding import pseudo_annotate
 from dire_dsl.train.targets import HeadTargets, build_targets, stack_targets
@@ -115,6 +117,15 @@ def largest_sizes(components: list[Component]) -> dict[str, float]:
     return {name: float(np.percentile(values, LARGEST_QUANTILE)) for name, values in _long_sides(components).items()}
 
 
+def _warn_rules_false_on(program: ir.CheckedProgram, annotated: list[list[Component]], hw: tuple[int, int],
+                         path: Path) -> None:
+    """Say before training when a rule contradicts the annotated good images (a wrong rule)."""
+    for found in rules_false_on_annotations(program, annotated, hw):
+        warnings.warn(f"rule `{found.rule}` (line {found.line}) is false on {found.false_on} of the {found.images} "
+                      f"annotated training images ({path}), which are all good: check the rule against them; "
+                      "training goes on, and the rule will likely be pruned", stacklevel=2)
+
+
 def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: HeadLayout, head_size: tuple[int, int],
                     synthesize: bool = True) -> TrainData:
     """Load and prepare everything; fails with one clear DataError (or, for a grounding mode
@@ -139,6 +150,7 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
         if not annotated:
             raise DataError(f"{path}: none of the annotated images is in {root / config.category / 'train' / 'good'}")
         components = {i: resize_components(by_name[names[i]], hw) for i in annotated}
+        _warn_rules_false_on(program, [components[i] for i in annotated], hw, path)
         targets = stack_targets([build_targets(components[i], layout, head_size) for i in annotated])
         max_instances = _most_instances(program, by_name.values())
     pseudo_record, sizes, largest = None, None, None
