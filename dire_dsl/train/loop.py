@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,9 @@ def train_detector(program: ir.CheckedProgram, config: TrainConfig, data: TrainD
         state = run.load_checkpoint()
         state.restore(detector, optimizer, scheduler)
         start_step = state.step
+    elif resume and rank == 0:
+        warnings.warn(f"--resume: {run.path} holds no checkpoint; training starts from the first step",
+                      stacklevel=2)
     soft = torch.tensor([not r.hard for r in program.rules], dtype=torch.bool, device=config.device)
     weights = torch.tensor([r.weight for r in program.rules], dtype=torch.float32, device=config.device)
     if rank == 0:

@@ -81,3 +81,14 @@ def test_resume_refuses_settings_other_than_the_runs_own(tiny_run: Path, tiny_lo
                                                rf"{epochs + 5} \(the run's: {epochs}\)"):
         train(tiny_rules, tiny_loco, run, overrides={"epochs": epochs + 5, "lambda": None}, resume=True)
     assert (run / "model.safetensors").read_bytes() == weights
+
+
+def test_resume_without_a_checkpoint_says_it_starts_over(tiny_run: Path, tiny_loco: Path, tiny_rules: Path,
+                                                         tmp_path: Path) -> None:
+    from dire_dsl.train.api import train
+
+    run = _copy_run(tiny_run, tmp_path)
+    shutil.rmtree(run / "checkpoints")
+    with pytest.warns(UserWarning, match="holds no checkpoint; training starts from the first step"):
+        train(tiny_rules, tiny_loco, run, resume=True)
+    assert (run / "model.safetensors").is_file()
