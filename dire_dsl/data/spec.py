@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -39,8 +39,29 @@ def _check_range(v: Any) -> Any:
     return v
 
 
+def _takes_text(annotation: Any) -> bool:
+    """Whether a field's type admits a string anywhere (str, a Literal of names, a nested model)."""
+    if annotation is str or get_origin(annotation) is Literal:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_takes_text(arg) for arg in get_args(annotation) if arg is not Ellipsis)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_numbers_as_text(cls, data: Any) -> Any:
+        """`count = "5"` is a typo for 5 or for a name: say so, rather than let pydantic's lax
+        mode read some quoted numbers and refuse others."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if isinstance(value, str) and field is not None and not _takes_text(field.annotation):
+                    raise ValueError(f"`{name}` takes a number, not the text {value!r}; write it without quotes")
+        return data
 
 
 class ColorSpec(_Model):

@@ -78,6 +78,8 @@ def test_minimal_spec_and_json(tmp_path: Path) -> None:
         ('angle = [30, 10]', "objects[0](part).angle", "low end above"),
         ('color = { palette = [[300, 0, 0]] }', "objects[0](part).color.palette[0]", "less than or equal to 255"),
         ('color = "silver"', "objects[0](part).color", "a colour is [r, g, b]"),
+        ('count = "5"', "objects[0](part)", "`count` takes a number, not the text '5'"),
+        ('angle = "4"', "objects[0](part)", "`angle` takes a number, not the text '4'"),
         ('size = [-0.05, 0.6]', "objects[0](part).size", "sizes must be positive"),
         ('size = 0', "objects[0](part).size", "sizes must be positive"),
         ('placement = { kind = "at", at = [[1.6, 1.7], 0.5] }', "objects[0](part).placement.at",
