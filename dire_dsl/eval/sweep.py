@@ -297,7 +297,8 @@ def write_back(rules_path: str | Path, settings: Mapping[str, Any]) -> str:
     result = check_source(text, str(path))
     if not result.ok:
         raise RulesCheckError(result.errors or result.diagnostics, result.source)
-    atomic_write_text(path, text)
+    crlf = b"\r\n" in path.read_bytes()  # keep a Windows file's line endings (read_text hides them)
+    atomic_write_text(path, text.replace("\n", "\r\n") if crlf else text)
     return text
 
 

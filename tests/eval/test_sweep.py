@@ -54,6 +54,10 @@ def test_write_back_adds_a_missing_block(tmp_path: Path) -> None:
     text = write_back(path, {"epochs": 3})
     assert "# the part" in text and "# exactly" in text and text.rstrip().endswith("train { epochs = 3 }")
     assert load_rules(path).train["epochs"] == 3
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # a file saved on Windows stays one
+    write_back(path, {"epochs": 4})
+    assert path.read_bytes().count(b"\r\n") == path.read_bytes().count(b"\n")
+    assert load_rules(path).train["epochs"] == 4
 
 
 def test_write_back_refuses_keys_outside_the_train_block(rules_copy: Path) -> None:
