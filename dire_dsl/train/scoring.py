@@ -38,8 +38,8 @@ images; without this floor, a rule that held on all of them turns any later dip 
 z-score, and a good image with such a dip outscores a real break of a noisier rule (a nut
 count that misreads now and then). A full violation still reads as 20 spreads. Rescoring the
 same trained SynLOCO models (seeds 1 and 2, 300 test images each; docs/benchmarks.md), 0.02 →
-0.05 raised the mean logical AUROC from 0.982 to 0.985 (screw_bag 0.977 → 0.988 at seed 1);
-0.1 reached 0.987 but let the most abnormal rule point at the wrong object more often."""
+0.05 raised the mean logical AUROC from 0.981 to 0.984 (screw_bag 0.977 → 0.988 at seed 1);
+0.1 reached 0.985 but let the most abnormal rule point at the wrong object more often."""
 PATCH_MARGIN = 3.0
 """Patch evidence counts once it is this many normal spreads beyond the normal maximum."""
 
