@@ -39,6 +39,14 @@ def _check_range(v: Any) -> Any:
     return v
 
 
+def _is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _takes_text(annotation: Any) -> bool:
     """Whether a field's type admits a string anywhere (str, a Literal of names, a nested model)."""
     if annotation is str or get_origin(annotation) is Literal:
@@ -54,12 +62,13 @@ class _Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_numbers_as_text(cls, data: Any) -> Any:
-        """`count = "5"` is a typo for 5 or for a name: say so, rather than let pydantic's lax
-        mode read some quoted numbers and refuse others."""
+        """`count = "5"` is a typo for 5 or for a name: say so, where pydantic's lax mode would
+        quietly read the quoted number (other text it refuses itself, naming the field)."""
         if isinstance(data, dict):
             for name, value in data.items():
                 field = cls.model_fields.get(name)
-                if isinstance(value, str) and field is not None and not _takes_text(field.annotation):
+                if isinstance(value, str) and _is_number_text(value) and field is not None \
+                        and not _takes_text(field.annotation):
                     raise ValueError(f"`{name}` takes a number, not the text {value!r}; write it without quotes")
         return data
 

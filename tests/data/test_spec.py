@@ -80,6 +80,7 @@ def test_minimal_spec_and_json(tmp_path: Path) -> None:
         ('color = "silver"', "objects[0](part).color", "a colour is [r, g, b]"),
         ('count = "5"', "objects[0](part)", "`count` takes a number, not the text '5'"),
         ('angle = "4"', "objects[0](part)", "`angle` takes a number, not the text '4'"),
+        ('size = "big"', "objects[0](part).size", "expected a number"),
         ('size = [-0.05, 0.6]', "objects[0](part).size", "sizes must be positive"),
         ('size = 0', "objects[0](part).size", "sizes must be positive"),
         ('placement = { kind = "at", at = [[1.6, 1.7], 0.5] }', "objects[0](part).placement.at",
