@@ -27,7 +27,7 @@ def demo_command(
     from dire_dsl.cli.eval_cmd import print_report
     from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output import err_console
-    from dire_dsl.cli.outputs import output_dir_or_exit
+    from dire_dsl.cli.output_paths import output_dir_or_exit
     from dire_dsl.eval.demo import demo
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

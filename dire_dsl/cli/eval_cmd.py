@@ -66,7 +66,7 @@ def evaluate_command(
 
     from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output import err_console
-    from dire_dsl.cli.outputs import output_dir_or_exit, output_file_or_exit
+    from dire_dsl.cli.output_paths import output_dir_or_exit, output_file_or_exit
     from dire_dsl.eval.evaluate import evaluate
     from dire_dsl.eval.report import write_report
 

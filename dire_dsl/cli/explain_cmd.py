@@ -22,7 +22,7 @@ def explain_command(
 ) -> None:
     """Score each image and list every rule's truth, its measurements and source line, violated first."""
     from dire_dsl.cli.eval_errors import user_errors
-    from dire_dsl.cli.outputs import output_dir_or_exit
+    from dire_dsl.cli.output_paths import output_dir_or_exit
     from dire_dsl.eval.explain import explain, render_json, render_text
 
     output_dir_or_exit(out, "--out")

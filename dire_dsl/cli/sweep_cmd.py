@@ -39,7 +39,7 @@ def sweep_command(
 
     from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output import err_console
-    from dire_dsl.cli.outputs import output_dir_or_exit
+    from dire_dsl.cli.output_paths import output_dir_or_exit
     from dire_dsl.eval.sweep import parse_grid, sweep
 
     output_dir_or_exit(out or Path(f"sweep-{rules.stem}"), "--out")

@@ -40,7 +40,7 @@ def train(
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from dire_dsl.cli.outputs import output_dir_or_exit
+    from dire_dsl.cli.output_paths import output_dir_or_exit
     from dire_dsl.data.errors import DataError
     from dire_dsl.lang.diagnostics import DireError, RulesError
     from dire_dsl.lang.render import render_all_text

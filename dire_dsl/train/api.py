@@ -116,7 +116,7 @@ def _run_config(program: ir.CheckedProgram, data_root: str | Path, category: str
                                "rules file (start a new run with another --out, or restore the rules)")
     changed = []
     for key, value in (overrides or {}).items():
-        field = "lambda_" if key == "lambda" else key
+        field = next((name for name, info in TrainConfig.model_fields.items() if (info.alias or name) == key), key)
         if value is not None and key not in RESUME_MAY_CHANGE and getattr(config, field) != getattr(saved, field):
             changed.append(f"{key} = {getattr(config, field)!r} (the run's: {getattr(saved, field)!r})")
     if changed:
