@@ -7,6 +7,7 @@ from dire_dsl.cli import (  # noqa: F401
     eval_cmd,
     explain_cmd,
     fmt_cmd,
+    measure_cmd,
     predicates_cmd,
     sweep_cmd,
     synth_cmd,

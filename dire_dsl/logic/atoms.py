@@ -11,6 +11,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from dire_dsl.lang.ast import Span
@@ -18,11 +19,13 @@ from dire_dsl.lang.ast import Span
 
 @dataclass(frozen=True)
 class Axis:
-    """One quantified variable of an atom: its members' labels and weights [B|1, n]."""
+    """One quantified variable of an atom: its members' labels and weights [B|1, n], and the
+    variable it must differ from (the second of a pair: `forall a, b in connector`)."""
 
     var: str
     labels: tuple[str, ...]
     weights: Tensor
+    distinct_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,17 +45,31 @@ class Atom:
         """Readable values for one image, least true first; members lighter than `min_weight` skipped."""
         truth = self.truth[image].detach().cpu()
         terms = [(text, value[image].detach().cpu()) for text, value in self.terms]
-        weights = [axis.weights[min(image, axis.weights.shape[0] - 1)].detach().cpu() for axis in self.axes]
+        weights = self.member_weights()[image]
         rows = []
         for index in itertools.product(*(range(len(axis.labels)) for axis in self.axes)):
-            weight = 1.0
-            for member_weights, i in zip(weights, index):
-                weight *= float(member_weights[i])
-            if weight >= min_weight:
+            if float(weights[index]) >= min_weight:
                 rows.append((float(truth[index]), self._line(index, [(t, float(v[index])) for t, v in terms],
                                                              float(truth[index]))))
         rows.sort(key=lambda row: row[0])
         return [line for _, line in rows[:limit]]
+
+    def member_weights(self) -> Tensor:
+        """[B, n_1, ..., n_d] on the CPU: each member's weight, the product over its variables;
+        a pair of a member with itself (`a` = `b` in `forall a, b`) weighs 0, as the quantifier
+        counts only distinct pairs."""
+        shape = self.truth.shape
+        weight = torch.ones(shape)
+        depth_of = {axis.var: depth for depth, axis in enumerate(self.axes)}
+        for depth, axis in enumerate(self.axes):
+            view = [axis.weights.shape[0]] + [1] * len(self.axes)
+            view[depth + 1] = len(axis.labels)
+            weight = weight * axis.weights.detach().float().cpu().reshape(view)
+            if axis.distinct_from in depth_of:
+                pair_view = [1] * (len(self.axes) + 1)
+                pair_view[depth + 1] = pair_view[depth_of[axis.distinct_from] + 1] = len(axis.labels)
+                weight = weight * (1.0 - torch.eye(len(axis.labels))).reshape(pair_view)
+        return weight.expand(shape)
 
     def _line(self, index: tuple[int, ...], values: list[tuple[str, float]], truth: float) -> str:
         names = {axis.var: axis.labels[i] for axis, i in zip(self.axes, index)}

@@ -299,7 +299,7 @@ class _Compiler:
 
         def quantified(env: Env) -> Tensor:
             weights, labels = members(env)  # [B|1, n]
-            env.axes.extend(Axis(var.name, labels, weights) for var in new)
+            env.axes.extend(Axis(var.name, labels, weights, new[0].name if i else "") for i, var in enumerate(new))
             truth = body(env)
             del env.axes[depth:]
             full = place(weights, depth + 1, depth + len(new))

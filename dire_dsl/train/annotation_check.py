@@ -18,7 +18,7 @@ import torch
 from dire_dsl.data.components import Component
 from dire_dsl.lang import ir
 from dire_dsl.logic.compiler import compile_program
-from dire_dsl.logic.grounding import grounding_from_masks
+from dire_dsl.logic.grounding import Grounding, grounding_from_masks
 
 FALSE_BELOW = 0.3
 """A rule counts as false on an image below this truth: well under ½, so that an attribute the
@@ -43,36 +43,55 @@ class FalseRule:
     images: int
 
 
+def unannotated_attributes(program: ir.CheckedProgram, annotated: Sequence[list[Component]]) -> set[str]:
+    """Attributes some annotated instance lacks (or gives an undeclared value): the grounding
+    reads them as uniform, so rules on them say nothing about these images."""
+    missing: set[str] = set()
+    for components in annotated:
+        for obj in program.objects:
+            mine = [c for c in components if c.object == obj.name]
+            missing |= {attr for attr, declared in obj.attributes.items()
+                        if not all(c.attributes.get(attr) in declared for c in mine)}
+    return missing
+
+
+def annotated_grounding(program: ir.CheckedProgram, annotated: Sequence[list[Component]],
+                        size: tuple[int, int]) -> Grounding:
+    """The hard grounding of the annotated images' components (at resolution `size`); an
+    attribute an instance lacks is uniform."""
+    masks: list[Mapping[str, torch.Tensor]] = []
+    attributes: list[Mapping[str, Mapping[str, list[str]]]] = []
+    for components in annotated:
+        per_object: dict[str, list[np.ndarray]] = {}
+        for component in components:
+            per_object.setdefault(component.object, []).append(component.mask)
+        values: dict[str, dict[str, list[str]]] = {}
+        for obj in program.objects:
+            mine = [c for c in components if c.object == obj.name]
+            values[obj.name] = {attr: [c.attributes[attr] for c in mine] for attr, declared in obj.attributes.items()
+                                if all(c.attributes.get(attr) in declared for c in mine)}
+        masks.append({name: torch.from_numpy(np.stack(stack).astype(np.float32)) for name, stack in per_object.items()})
+        attributes.append(values)
+    return grounding_from_masks(program, masks, attributes, size=size)
+
+
+def mentions_any(rule: ir.RuleDef, attributes: set[str]) -> bool:
+    """Whether the rule reads any of these attributes (a filter, an `.attr` test, a table)."""
+    return bool(_attributes_of(rule.formula.model_dump()) & attributes)
+
+
 def rules_false_on_annotations(program: ir.CheckedProgram, annotated: Sequence[list[Component]],
                                size: tuple[int, int], share: float = 0.5) -> list[FalseRule]:
     """Rules whose truth on the annotated (good) images is below FALSE_BELOW on more than
     `share` of them; `annotated` holds each image's components at resolution `size`."""
     if not annotated or not program.rules:
         return []
-    masks: list[Mapping[str, torch.Tensor]] = []
-    attributes: list[Mapping[str, Mapping[str, list[str]]]] = []
-    unannotated: set[str] = set()  # attributes some instance lacks: read as uniform, so rules on them are skipped
-    for components in annotated:
-        per_object: dict[str, list[np.ndarray]] = {}
-        values: dict[str, dict[str, list[str]]] = {}
-        for component in components:
-            per_object.setdefault(component.object, []).append(component.mask)
-        for obj in program.objects:
-            mine = [c for c in components if c.object == obj.name]
-            values[obj.name] = {}
-            for attr, declared in obj.attributes.items():
-                if all(c.attributes.get(attr) in declared for c in mine):
-                    values[obj.name][attr] = [c.attributes[attr] for c in mine]
-                else:
-                    unannotated.add(attr)
-        masks.append({name: torch.from_numpy(np.stack(stack).astype(np.float32)) for name, stack in per_object.items()})
-        attributes.append(values)
-    grounding = grounding_from_masks(program, masks, attributes, size=size)
+    unannotated = unannotated_attributes(program, annotated)
     with torch.no_grad():
-        truth = compile_program(program)(grounding).truth
+        truth = compile_program(program)(annotated_grounding(program, annotated, size)).truth
     found = []
     for index, rule in enumerate(program.rules):
-        if _attributes_of(rule.formula.model_dump()) & unannotated:
+        if mentions_any(rule, unannotated):
             continue
         false_on = int((truth[:, index] < FALSE_BELOW).sum())
         if false_on > share * len(annotated):

@@ -1,0 +1,78 @@
+"""`dire measure RULES --data ROOT` / `--run RUN`: what every rule measures on good images,
+against the bounds written in the rules file."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from dire_dsl.cli.app import app
+from dire_dsl.cli.exit_codes import ExitCode
+from dire_dsl.cli.output import OutputFormat, fail
+
+if TYPE_CHECKING:
+    from dire_dsl.eval.good_groundings import GoodImages
+    from dire_dsl.lang import ir
+
+
+class Split(str, Enum):
+    train = "train"
+    validation = "validation"
+
+
+@app.command("measure")
+def measure_command(
+    rules: Annotated[Path, typer.Argument(help="The category's .rules file (its bounds are the ones compared).")],
+    data: Annotated[Optional[Path], typer.Option("--data", help="Folder holding the category folders; read the "
+                                                                "split's annotated masks (or, with --run, its images).")] = None,
+    run: Annotated[Optional[Path], typer.Option("--run", help="Read the split's images through this trained run's "
+                                                              "grounding instead of the annotations.")] = None,
+    category: Annotated[Optional[str], typer.Option(help="Category folder name (default: the rules' category).")] = None,
+    split: Annotated[Optional[Split], typer.Option(help="Good images to read (default: train for annotations, "
+                                                        "validation for a run).")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="text (default) or json.")] = OutputFormat.text,
+) -> None:
+    """Read every rule on good images: how often it holds, and what each comparison measures against its bound."""
+    from dire_dsl.cli.eval_errors import user_errors
+    from dire_dsl.eval.measure_report import render_json, render_text
+    from dire_dsl.eval.measurements import read_rules
+
+    if data is None and run is None:
+        fail("give --data (read the annotated masks) or --run (read a trained run's grounding)")
+        raise typer.Exit(ExitCode.USAGE_ERROR)
+    with user_errors():
+        program, good = _good_images(rules, data, run, category, split)
+        reader = read_rules(program, good.groundings, good.unannotated)
+    render = render_json if output_format is OutputFormat.json else render_text
+    typer.echo(render(reader, good.source), nl=False)
+    raise typer.Exit(ExitCode.OK)
+
+
+def _good_images(rules: Path, data: Path | None, run: Path | None, category: str | None,
+                 split: Split | None) -> tuple[ir.CheckedProgram, GoodImages]:
+    from dire_dsl.data.errors import DataError
+    from dire_dsl.eval.good_groundings import annotated_images, run_images
+    from dire_dsl.lang.program import load_rules
+    from dire_dsl.train.config import input_shape, settings_for
+    from dire_dsl.train.dataset import native_size
+
+    program = load_rules(rules)
+    if run is not None:
+        trained_program, good = run_images(run, (split or Split.validation).value, data)
+        if _vocabulary(trained_program) != _vocabulary(program):
+            raise DataError(f"{rules} declares other objects or attribute values than the run {run} was trained on; "
+                            "measure with the run's own rules (its rules.rules), changing only bounds and rules")
+        return program, good
+    assert data is not None
+    name = category or program.category
+    config = settings_for(program, str(data), {})
+    hw = input_shape(native_size(data, name), config.image_size)
+    return program, annotated_images(program, data, name, (split or Split.train).value, hw)
+
+
+def _vocabulary(program: ir.CheckedProgram) -> list[tuple[str, dict[str, Any]]]:
+    """What a grounding model was built to see: objects and their attributes' values."""
+    return [(o.name, {attr: list(values) for attr, values in o.attributes.items()}) for o in program.objects]
