@@ -30,7 +30,7 @@ def measure_command(
                                                                 "split's annotated masks (or, with --run, its images).")] = None,
     run: Annotated[Optional[Path], typer.Option("--run", help="Read the split's images through this trained run's "
                                                               "grounding instead of the annotations.")] = None,
-    category: Annotated[Optional[str], typer.Option(help="Category folder name (default: the rules' category).")] = None,
+    category: Annotated[Optional[str], typer.Option(help="Category folder name (default: the rules' category, or the run's).")] = None,
     split: Annotated[Optional[Split], typer.Option(help="Good images to read (default: train for annotations, "
                                                         "validation for a run).")] = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="text (default) or json.")] = OutputFormat.text,
@@ -61,7 +61,7 @@ def _good_images(rules: Path, data: Path | None, run: Path | None, category: str
 
     program = load_rules(rules)
     if run is not None:
-        trained_program, good = run_images(run, (split or Split.validation).value, data)
+        trained_program, good = run_images(run, (split or Split.validation).value, data, category)
         if _vocabulary(trained_program) != _vocabulary(program):
             raise DataError(f"{rules} declares other objects or attribute values than the run {run} was trained on; "
                             "measure with the run's own rules (its rules.rules), changing only bounds and rules")

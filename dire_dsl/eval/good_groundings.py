@@ -59,16 +59,18 @@ def annotated_images(program: ir.CheckedProgram, root: Path, category: str, spli
     return GoodImages(str(path), len(annotated), batches(), unannotated_attributes(program, annotated))
 
 
-def run_images(run: Path, split: str, data_root: Path | None = None) -> tuple[ir.CheckedProgram, GoodImages]:
-    """The trained run's own grounding of the split's good images (its data folder unless
-    `data_root` is given), with the run's program (whose objects the grounding has)."""
+def run_images(run: Path, split: str, data_root: Path | None = None,
+               category: str | None = None) -> tuple[ir.CheckedProgram, GoodImages]:
+    """The trained run's own grounding of the split's good images (its data folder and
+    category unless given), with the run's program (whose objects the grounding has)."""
     from dire_dsl.train.api import load_run
     from dire_dsl.train.dataset import load_split
 
     trained = load_run(run)
     root = data_root or Path(trained.config.data_root)
-    names, images = load_split(root, trained.config.category, split, trained.config.input_hw())
-    folder = root / trained.config.category / split / "good"
+    name = category or trained.config.category
+    names, images = load_split(root, name, split, trained.config.input_hw())
+    folder = root / name / split / "good"
     if not images:
         raise DataError(f"{folder}: no images to measure")
 

@@ -51,3 +51,15 @@ def test_json_holds_every_figure() -> None:
     (atom,) = small["atoms"]
     assert atom["op"] == "<=" and atom["bound"] == [0.06] and atom["n"] == 3
     assert abs(atom["max"] - 0.075) < 1e-6 and abs(atom["room"] + 0.015) < 1e-6
+
+
+def test_an_alternative_that_fails_on_some_members_is_not_called_a_wrong_bound() -> None:
+    program = check_source("category parts\nobject part \"a part\"\nrule one_small:\n"
+                           "    exists p in part: area(p) <= 0.06\n").program
+    masks = torch.zeros(2, 20, 20)
+    masks[0, :2, :10] = 1.0  # area 0.05
+    masks[1, 5:, :] = 1.0  # area 0.75
+    text = render_text(read_rules(program, [grounding_from_masks(program, [{"part": masks}], size=(20, 20))]), "x")
+    assert "holds on 1 of 1 image(s)" in text
+    assert "holds on 1 of 2, which may be right: the rule has other ways to hold" in text
+    assert "cuts into" not in text
