@@ -141,21 +141,21 @@ class RuleReading:
         return sum(t >= HOLDS for t in self.truths)
 
 
-def _bound_of(atom: Atom) -> tuple[str, str, tuple[float, ...], list[Tensor]] | None:
-    """(measured text, op, bound, [measured values]) of a comparison or range with numeric
+def _bound_of(atom: Atom) -> tuple[str, str, tuple[float, ...], Tensor] | None:
+    """(measured text, op, bound, measured values) of a comparison or range with numeric
     bounds; None for atoms that measure nothing (attribute tests, tables, relations)."""
     if atom.kind == "comparison":
         (left, lv), (right, rv) = atom.terms
         number = _number(right)
         if number is not None:
-            return left, atom.op, (number,), [lv]
-        return f"{left} - ({right})", atom.op, (0.0,), [lv - rv]
+            return left, atom.op, (number,), lv
+        return f"{left} - ({right})", atom.op, (0.0,), lv - rv
     if atom.kind == "range":
         (text, value), (low_text, _), (high_text, _) = atom.terms
         low, high = _number(low_text), _number(high_text)
         if low is None or high is None:
             return None
-        return text, "in", (low, high), [value]
+        return text, "in", (low, high), value
     return None
 
 
@@ -188,7 +188,6 @@ class RulesReader:
     def __init__(self, program: ir.CheckedProgram, skip_attributes: set[str] | None = None) -> None:
         from dire_dsl.train.annotation_check import mentions_any
 
-        self.program = program
         self.rules: CompiledRules = compile_program(program)
         self.skipped = [rule.name for rule in program.rules if mentions_any(rule, skip_attributes or set())]
         self.readings = {rule.name: RuleReading(rule.name, rule.span.line)
@@ -215,7 +214,7 @@ class RulesReader:
         described = _bound_of(atom)
         if described is None:
             return
-        measured, op, bound, (values,) = described
+        measured, op, bound, values = described
         key = (reading.rule, atom.span.line, atom.span.column)
         context = self._contexts[reading.rule].get((atom.span.line, atom.span.column), Context())
         if key not in self._atoms:

@@ -35,6 +35,7 @@ EXPECTED_OUTPUT = {
     "dire check out/typo.rules": ["error[E203]: unknown object `pil`", "did you mean `pill`?"],
     "dire compile": ["rule one_per_pocket", "quantifier: forall p in cells of pocket"],
     "dire synth": ["wrote out/synloco/pill_blister"],
+    "dire measure": ["rule one_per_pocket (line 13): holds on 60 of 60 image(s)", "0 false on some good image"],
     "dire train": ["trained pill_blister", "threshold"],
     "dire eval": ["image AUROC logical", "rule violation rate", "one_per_pocket"],
     "dire explain": ["out/synloco/pill_blister/test/logical_anomalies/000.png: ",
