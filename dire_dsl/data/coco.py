@@ -190,6 +190,16 @@ def check_attributes_annotated(components: dict[str, list[Component]], attribute
                               "annotations agree (same names, every annotated value declared)")
 
 
+def read_components_for(path: Path, attributes: dict[str, dict[str, list[str]]]) -> dict[str, list[Component]]:
+    """The file's components, checked against the rules' objects and attributes (`attributes`
+    maps each declared object to its attributes and their values): what `dire train` and
+    `dire measure` read."""
+    components = read_coco_components(path)
+    check_objects_annotated(components, list(attributes), path)
+    check_attributes_annotated(components, attributes, path)
+    return components
+
+
 def resize_components(components: list[Component], size: tuple[int, int]) -> list[Component]:
     """The same components at another resolution (nearest neighbour), e.g. the training size."""
     from PIL import Image

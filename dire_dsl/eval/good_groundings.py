@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dire_dsl.data.coco import read_coco_components, resize_components
+from dire_dsl.data.coco import read_components_for, resize_components
 from dire_dsl.data.errors import DataError
 from dire_dsl.lang import ir
 from dire_dsl.logic.grounding import Grounding
@@ -37,7 +37,6 @@ class GoodImages:
 def annotated_images(program: ir.CheckedProgram, root: Path, category: str, split: str,
                      hw: tuple[int, int]) -> GoodImages:
     """The COCO component annotations of `root/category/annotations/<split>.json`, at size `hw`."""
-    from dire_dsl.data.coco import check_attributes_annotated, check_objects_annotated
     from dire_dsl.train.annotation_check import annotated_grounding, unannotated_attributes
 
     path = root / category / "annotations" / f"{split}.json"
@@ -45,9 +44,7 @@ def annotated_images(program: ir.CheckedProgram, root: Path, category: str, spli
         raise DataError(f"{path}: no component annotations for the {split} split; annotate some good images "
                         "there (COCO, category names = the rules' object names), or measure a trained run "
                         "with --run")
-    by_name = read_coco_components(path)
-    check_objects_annotated(by_name, [o.name for o in program.objects], path)
-    check_attributes_annotated(by_name, {o.name: o.attributes for o in program.objects}, path)
+    by_name = read_components_for(path, {o.name: o.attributes for o in program.objects})
     annotated = [resize_components(components, hw) for _, components in sorted(by_name.items()) if components]
     if not annotated:
         raise DataError(f"{path}: annotates no image")

@@ -18,8 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dire_dsl.data.coco import (check_attributes_annotated, check_objects_annotated, read_coco_components,
-                                 resize_components)
+from dire_dsl.data.coco import read_coco_components, read_components_for, resize_components
 from dire_dsl.data.components import Component
 from dire_dsl.data.errors import DataError
 from dire_dsl.data.loco import MVTecLOCO
@@ -143,9 +142,7 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
             raise DataError(f"{path}: few-shot grounding needs COCO component annotations of some training images "
                             "(category names = the rules file's object names); write them there, or set "
                             "`grounding` in the train block")
-        by_name = read_coco_components(path)
-        check_objects_annotated(by_name, [o.name for o in program.objects], path)
-        check_attributes_annotated(by_name, {o.name: o.attributes for o in program.objects}, path)
+        by_name = read_components_for(path, {o.name: o.attributes for o in program.objects})
         annotated = [i for i, name in enumerate(names) if by_name.get(name)][: config.shots]
         if not annotated:
             raise DataError(f"{path}: none of the annotated images is in {root / config.category / 'train' / 'good'}")
