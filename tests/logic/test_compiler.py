@@ -125,6 +125,15 @@ def test_atom_lines_skip_absent_instances_and_name_present_ones() -> None:
     assert len(lines) == 2 and lines[0].startswith("area(pin#2) = 0.12")
 
 
+def test_atom_lines_of_pairs_never_pair_a_member_with_itself() -> None:
+    prog = program(PINS + "rule r: forall a, b in pin: abs(area(a) - area(b)) <= 0.001")
+    masks = [{"pin": torch.stack([disc(0.3, 0.3, 0.05), disc(0.7, 0.7, 0.1)])}]
+    out = compile_program(prog)(grounding_from_masks(prog, masks))
+    lines = out.atoms["r"][0].lines(0)
+    assert len(lines) == 2  # (pin#1, pin#2) and (pin#2, pin#1)
+    assert all("pin#1) - area(pin#2)" in line or "pin#2) - area(pin#1)" in line for line in lines)
+
+
 def test_missing_implementation_is_a_compile_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(REGISTRY, "_signatures", dict(REGISTRY._signatures))
     register_signature("unimplemented_test_measure", [("of", frozenset({ArgKind.OBJECTS}))], ArgKind.NUMBER, "test")
