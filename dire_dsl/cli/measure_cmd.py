@@ -34,6 +34,8 @@ def measure_command(
     split: Annotated[Optional[Split], typer.Option(help="Good images to read (default: train for annotations, "
                                                         "validation for a run).")] = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="text (default) or json.")] = OutputFormat.text,
+    deny_false: Annotated[bool, typer.Option("--deny-false", help="Exit 1 when a rule is false on some good image "
+                                                                  "(for pipelines that check rules files).")] = False,
 ) -> None:
     """Read every rule on good images: how often it holds, and what each comparison measures against its bound."""
     from dire_dsl.cli.eval_errors import user_errors
@@ -48,7 +50,8 @@ def measure_command(
         reader = read_rules(program, good.groundings, good.unannotated)
     render = render_json if output_format is OutputFormat.json else render_text
     typer.echo(render(reader, good.source), nl=False)
-    raise typer.Exit(ExitCode.OK)
+    false_somewhere = any(r.holds_on < len(r.truths) for r in reader.readings.values())
+    raise typer.Exit(ExitCode.USER_ERROR if deny_false and false_somewhere else ExitCode.OK)
 
 
 def _good_images(rules: Path, data: Path | None, run: Path | None, category: str | None,

@@ -45,3 +45,18 @@ def test_a_missing_category_folder_is_one_error_line(cli_app: typer.Typer, runne
     result = runner.invoke(cli_app, ["measure", str(tiny_rules), "--data", str(tmp_path)])
     assert result.exit_code == 1, result.output
     assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_deny_false_exits_one_when_a_rule_is_false_on_a_good_image(cli_app: typer.Typer, runner: CliRunner,
+                                                                    tiny_loco: Path, tiny_rules: Path,
+                                                                    tmp_path: Path) -> None:
+    wrong = tmp_path / "pushpins.rules"
+    wrong.write_text(tiny_rules.read_text(encoding="utf-8").replace("count(pushpin) == 15", "count(pushpin) == 14"),
+                     encoding="utf-8")
+    assert "count(pushpin) == 14" in wrong.read_text(encoding="utf-8")
+    strict = runner.invoke(cli_app, ["measure", str(wrong), "--data", str(tiny_loco), "--deny-false"])
+    assert strict.exit_code == 1, strict.output
+    assert "1 false on some good image" in strict.output
+    assert runner.invoke(cli_app, ["measure", str(wrong), "--data", str(tiny_loco)]).exit_code == 0
+    right = runner.invoke(cli_app, ["measure", str(tiny_rules), "--data", str(tiny_loco), "--deny-false"])
+    assert right.exit_code == 0, right.output
