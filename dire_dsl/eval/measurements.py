@@ -23,7 +23,7 @@ from torch import Tensor
 
 from dire_dsl.lang import ir
 from dire_dsl.logic.atoms import Atom
-from dire_dsl.logic.compiler import CompiledRules, compile_program
+from dire_dsl.logic.compiler import CompiledRules, compile_program, constant_value
 from dire_dsl.logic.grounding import Grounding
 
 MEMBER_WEIGHT = 0.5
@@ -141,29 +141,29 @@ class RuleReading:
         return sum(t >= HOLDS for t in self.truths)
 
 
-def _bound_of(atom: Atom) -> tuple[str, str, tuple[float, ...], Tensor] | None:
-    """(measured text, op, bound, measured values) of a comparison or range with numeric
-    bounds; None for atoms that measure nothing (attribute tests, tables, relations)."""
+def constant_bounds(formula: ir.Formula) -> dict[tuple[int, int], tuple[float | None, ...]]:
+    """Each comparison's right side and each range's ends as numbers (None where measured),
+    keyed by the atom's (line, column): constants as the compiler folds them (`-0.1`, `1 / 3`)."""
+    bounds: dict[tuple[int, int], tuple[float | None, ...]] = {}
+    for node in _atoms(formula):
+        if isinstance(node, ir.Cmp):
+            bounds[(node.span.line, node.span.column)] = (constant_value(node.right),)
+        elif isinstance(node, ir.Range):
+            bounds[(node.span.line, node.span.column)] = (constant_value(node.low), constant_value(node.high))
+    return bounds
+
+
+def _bound_of(atom: Atom, bound: tuple[float | None, ...]) -> tuple[str, str, tuple[float, ...], Tensor] | None:
+    """(measured text, op, bound, measured values) of a comparison or of a range with constant
+    ends; None for atoms that measure nothing (attribute tests, tables, relations)."""
     if atom.kind == "comparison":
         (left, lv), (right, rv) = atom.terms
-        number = _number(right)
-        if number is not None:
-            return left, atom.op, (number,), lv
+        if bound[0] is not None:
+            return left, atom.op, (bound[0],), lv
         return f"{left} - ({right})", atom.op, (0.0,), lv - rv
-    if atom.kind == "range":
-        (text, value), (low_text, _), (high_text, _) = atom.terms
-        low, high = _number(low_text), _number(high_text)
-        if low is None or high is None:
-            return None
-        return text, "in", (low, high), value
+    if atom.kind == "range" and None not in bound:
+        return atom.terms[0][0], "in", tuple(b for b in bound if b is not None), atom.terms[0][1]
     return None
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 def _aligned(condition: Atom, atom: Atom) -> Tensor | None:
@@ -193,6 +193,7 @@ class RulesReader:
         self.readings = {rule.name: RuleReading(rule.name, rule.span.line)
                          for rule in program.rules if rule.name not in self.skipped}
         self._contexts = {rule.name: atom_contexts(rule.formula) for rule in program.rules}
+        self._bounds = {rule.name: constant_bounds(rule.formula) for rule in program.rules}
         self._atoms: dict[tuple[str, int, int], AtomReading] = {}
         self.images = 0
 
@@ -211,12 +212,13 @@ class RulesReader:
                 self._add_atom(reading, atom, by_place)
 
     def _add_atom(self, reading: RuleReading, atom: Atom, by_place: dict[tuple[int, int], Atom]) -> None:
-        described = _bound_of(atom)
+        place = (atom.span.line, atom.span.column)
+        described = _bound_of(atom, self._bounds[reading.rule].get(place, (None,)))
         if described is None:
             return
         measured, op, bound, values = described
-        key = (reading.rule, atom.span.line, atom.span.column)
-        context = self._contexts[reading.rule].get((atom.span.line, atom.span.column), Context())
+        key = (reading.rule, *place)
+        context = self._contexts[reading.rule].get(place, Context())
         if key not in self._atoms:
             self._atoms[key] = AtomReading(reading.rule, atom.text, atom.span.line, atom.span.column, measured, op,
                                            bound, context)

@@ -55,6 +55,13 @@ def test_values_bound_and_room_of_an_upper_bound() -> None:
     assert reading.holds_on == 2 and reader.images == 2
 
 
+def test_a_bound_written_as_arithmetic_is_read_as_its_value() -> None:
+    program = _program("rule small:\n    forall p in part: area(p) in [-(0.01), 1 / 10]\n")
+    reader = read_rules(program, [_grounding(program, [[(4, 5, "a")]])])
+    _, atom = _only_atom(reader)
+    assert atom.bound == pytest.approx((-0.01, 0.1)) and atom.room() == pytest.approx(0.05)
+
+
 def test_a_bound_inside_the_normal_values_is_missed_and_its_room_is_negative() -> None:
     program = _program("rule small:\n    forall p in part: area(p) in [0.04, 0.06]\n")
     reader = read_rules(program, [_grounding(program, [[(4, 5, "a")], [(6, 5, "a")]])])
