@@ -66,7 +66,7 @@ def run_images(run: Path, split: str, data_root: Path | None = None,
     trained = load_run(run)
     root = data_root or Path(trained.config.data_root)
     name = category or trained.config.category
-    names, images = load_split(root, name, split, trained.config.input_hw())
+    _, images = load_split(root, name, split, trained.config.input_hw())
     folder = root / name / split / "good"
     if not images:
         raise DataError(f"{folder}: no images to measure")
@@ -78,4 +78,4 @@ def run_images(run: Path, split: str, data_root: Path | None = None,
             with torch.no_grad():
                 yield model(chunk.float() / 255).grounding
 
-    return trained.program, GoodImages(f"{run} on {folder}", len(names), batches(), set())
+    return trained.program, GoodImages(f"{run} on {folder}", len(images), batches(), set())

@@ -25,6 +25,7 @@ from dire_dsl.lang import ir
 from dire_dsl.logic.atoms import Atom
 from dire_dsl.logic.compiler import CompiledRules, compile_program, constant_value
 from dire_dsl.logic.grounding import Grounding
+from dire_dsl.train.annotation_check import mentions_any
 
 MEMBER_WEIGHT = 0.5
 """A quantified member counts when its weight (an instance's presence, a cell's share) is at
@@ -186,8 +187,6 @@ class RulesReader:
     """Accumulates readings batch by batch (groundings may come from several batches)."""
 
     def __init__(self, program: ir.CheckedProgram, skip_attributes: set[str] | None = None) -> None:
-        from dire_dsl.train.annotation_check import mentions_any
-
         self.rules: CompiledRules = compile_program(program)
         self.skipped = [rule.name for rule in program.rules if mentions_any(rule, skip_attributes or set())]
         self.readings = {rule.name: RuleReading(rule.name, rule.span.line)

@@ -43,6 +43,11 @@ class FalseRule:
     images: int
 
 
+def _annotated(components: list[Component], attr: str, declared: list[str]) -> bool:
+    """Whether every one of these instances gives `attr` one of its declared values."""
+    return all(c.attributes.get(attr) in declared for c in components)
+
+
 def unannotated_attributes(program: ir.CheckedProgram, annotated: Sequence[list[Component]]) -> set[str]:
     """Attributes some annotated instance lacks (or gives an undeclared value): the grounding
     reads them as uniform, so rules on them say nothing about these images."""
@@ -50,8 +55,7 @@ def unannotated_attributes(program: ir.CheckedProgram, annotated: Sequence[list[
     for components in annotated:
         for obj in program.objects:
             mine = [c for c in components if c.object == obj.name]
-            missing |= {attr for attr, declared in obj.attributes.items()
-                        if not all(c.attributes.get(attr) in declared for c in mine)}
+            missing |= {attr for attr, declared in obj.attributes.items() if not _annotated(mine, attr, declared)}
     return missing
 
 
@@ -69,7 +73,7 @@ def annotated_grounding(program: ir.CheckedProgram, annotated: Sequence[list[Com
         for obj in program.objects:
             mine = [c for c in components if c.object == obj.name]
             values[obj.name] = {attr: [c.attributes[attr] for c in mine] for attr, declared in obj.attributes.items()
-                                if all(c.attributes.get(attr) in declared for c in mine)}
+                                if _annotated(mine, attr, declared)}
         masks.append({name: torch.from_numpy(np.stack(stack).astype(np.float32)) for name, stack in per_object.items()})
         attributes.append(values)
     return grounding_from_masks(program, masks, attributes, size=size)
