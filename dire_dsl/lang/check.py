@@ -14,7 +14,8 @@ from typing import Any
 
 from dire_dsl.lang import ast, ir
 from dire_dsl.lang.diagnostics import DiagnosticBag
-from dire_dsl.lang.parser import RESERVED_WORDS
+from dire_dsl.lang.limits import MAX_GRID_CELLS, MAX_GRID_SIDE, MAX_PROGRAM_CELLS, MAX_RULE_CELLS
+from dire_dsl.lang.parser import RESERVED_WORDS, canonical_int
 from dire_dsl.lang.settings import BLOCKS, defaults
 from dire_dsl.lang.signatures import REGISTRY, ArgKind, Signature
 
@@ -27,6 +28,10 @@ NAMED_REGIONS: dict[str, tuple[float, float, float, float]] = {
     "center": (0.25, 0.25, 0.75, 0.75),
 }
 REGION_SHAPES = ("grid(rows, cols[, x0, y0, x1, y1])", "box(x0, y0, x1, y1)", *NAMED_REGIONS)
+
+MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e6
+"""Rule weights start float32 gates, and only their ratios matter: beyond this range a gate
+reads as 0 (the rule silently off) or a sum of gates as inf (S_logic NaN)."""
 
 # Internal kinds beyond the registry's argument kinds.
 ATTRIBUTE = "attribute"  # a distribution over an attribute's values
@@ -70,9 +75,10 @@ class Binding:
 @dataclass
 class Scope:
     bindings: dict[str, Binding] = field(default_factory=dict)
+    cells: int = 1  # grid cells the enclosing cell quantifiers iterate (see limits.MAX_RULE_CELLS)
 
-    def child(self) -> Scope:
-        return Scope(dict(self.bindings))
+    def child(self, cells: int = 1) -> Scope:
+        return Scope(dict(self.bindings), self.cells * cells)
 
 
 def _suggest(name: str, candidates: list[str]) -> str | None:
@@ -171,6 +177,7 @@ class Checker:
                 else:
                     seen_blocks[item.block] = item
                     self._settings(item)
+        self._region_budget()
 
     def _object(self, decl: ast.ObjectDecl) -> None:
         self._check_name(decl.name)
@@ -238,7 +245,7 @@ class Checker:
                 self.bag.error("E306", f"grid size must be a whole number ≥ 1; got {arg.text}", arg.span,
                                help="write e.g. grid(3, 5) for 3 rows and 5 columns")
             box = self._box(shape, shape.args[2:]) if len(numbers) == 6 else (0.0, 0.0, 1.0, 1.0)
-            if not bad and box is not None:
+            if not bad and self._grid_fits(shape) and box is not None:
                 self.regions[name] = ir.RegionDef(name=name, box=box, rows=int(numbers[0]), cols=int(numbers[1]))
         elif func == "box":
             if len(numbers) != 4:
@@ -249,6 +256,35 @@ class Checker:
                 self.regions[name] = ir.RegionDef(name=name, box=box)
         else:
             self._unknown_shape(shape)
+
+    def _grid_fits(self, shape: ast.RegionShape) -> bool:
+        """E318 when a grid is too large: every cell becomes a pixel mask (see `limits`)."""
+        rows, cols = shape.args[:2]
+        big = [a for a in (rows, cols) if a.value > MAX_GRID_SIDE]
+        for arg in big:
+            self.bag.error("E318", f"a grid has at most {MAX_GRID_SIDE} rows and {MAX_GRID_SIDE} columns; got {arg.text}",
+                           arg.span, help="every cell becomes an image mask; split the image into fewer, larger cells")
+        if big:
+            return False
+        cells = int(rows.value) * int(cols.value)
+        if cells > MAX_GRID_CELLS:
+            self.bag.error("E318", f"grid({rows.text}, {cols.text}) has {cells} cells; a grid has at most "
+                           f"{MAX_GRID_CELLS}", shape.span, help="every cell becomes an image mask; use fewer rows or columns")
+            return False
+        return True
+
+    def _region_budget(self) -> None:
+        """E318 on the region that takes all regions together past MAX_PROGRAM_CELLS masks."""
+        total, counted = 0, set()
+        for item in self.program.items:
+            if isinstance(item, ast.RegionDecl) and item.name.text in self.regions and item.name.text not in counted:
+                counted.add(item.name.text)
+                total += self.regions[item.name.text].cells
+                if total > MAX_PROGRAM_CELLS:
+                    self.bag.error("E318", f"with `{item.name.text}` the regions hold {total} cells together; at most "
+                                   f"{MAX_PROGRAM_CELLS} are allowed", item.span,
+                                   help="every cell becomes an image mask; declare fewer or smaller regions")
+                    return
 
     def _box(self, shape: ast.RegionShape, args: list[ast.NumberLit]) -> tuple[float, float, float, float] | None:
         """Validate box corners: fractions of the image, top-left before bottom-right."""
@@ -301,9 +337,10 @@ class Checker:
         self._check_name(decl.name)
         weight = 1.0
         if decl.weight is not None:
-            if decl.weight.value <= 0:
-                self.bag.error("E315", f"a rule weight must be > 0; got {decl.weight.text}", decl.weight.span,
-                               help="to switch a rule off, delete it or comment it out")
+            if not MIN_WEIGHT <= decl.weight.value <= MAX_WEIGHT:
+                self.bag.error("E315", f"a rule weight must be in [{MIN_WEIGHT:g}, {MAX_WEIGHT:g}]; got {decl.weight.text}",
+                               decl.weight.span, help="weights count relative to each other; to switch a rule off, "
+                                                      "delete it or comment it out")
             weight = decl.weight.value
         before = len(self.bag.items)
         typed = self._formula(decl.body, Scope(), "a rule")
@@ -353,6 +390,10 @@ class Checker:
         return method(node, scope)
 
     def _x_number(self, node: ast.NumberLit, scope: Scope) -> Typed:
+        if not math.isfinite(node.value):  # a tree built without the parser, or one it reported already (E108)
+            self.bag.error("E108", f"`{node.text}` is not a finite number", node.span,
+                           help="numbers go up to about 1.8e308; to leave a bound open, drop it")
+            return Typed(ERROR)
         return Typed(ArgKind.NUMBER, ir.Const(value=node.value, integer=node.is_int, **self._ir_kwargs(node)),
                      integer=node.is_int, low=node.value, high=node.value, value_text=node.text)
 
@@ -537,9 +578,10 @@ class Checker:
         inner = self._number(node.operand, scope, "`-`")
         if inner.kind == ERROR:
             return inner
-        if isinstance(inner.node, ir.Const):
-            return Typed(ArgKind.NUMBER, ir.Const(value=-inner.low, integer=inner.integer, **self._ir_kwargs(node)),
-                         integer=inner.integer, low=-inner.high, high=-inner.low)
+        if isinstance(inner.node, ir.Const):  # `+ 0.0`: -0 is 0, as in a literal
+            value = -inner.low + 0.0
+            return Typed(ArgKind.NUMBER, ir.Const(value=value, integer=inner.integer, **self._ir_kwargs(node)),
+                         integer=inner.integer, low=value, high=value)
         return Typed(ArgKind.NUMBER, ir.Neg(operand=inner.node, **self._ir_kwargs(node)), integer=inner.integer,
                      low=-inner.high, high=-inner.low)
 
@@ -549,6 +591,10 @@ class Checker:
         if ERROR in (left.kind, right.kind):
             return Typed(ERROR)
         low, high = _interval(node.op, (left.low, left.high), (right.low, right.high))
+        problem = _arithmetic_problem(node.op, left, right, low, high)
+        if problem is not None:
+            self.bag.error("E319", f"`{_text(self.source, node.span)}` {problem[0]}", node.span, help=problem[1])
+            return Typed(ERROR)
         integer = left.integer and right.integer and node.op != "/"
         return Typed(ArgKind.NUMBER, ir.Arith(op=node.op, left=left.node, right=right.node, **self._ir_kwargs(node)),
                      integer=integer, low=low, high=high)
@@ -597,7 +643,7 @@ class Checker:
                            f"declared values: {', '.join(dist.attribute[1])}", value_node.span)
             return Typed(ERROR)
         if value.kind == ArgKind.NUMBER and value.integer:
-            text = str(int(value.low))
+            text = canonical_int(text)
         if not self._value_known(text, value_node.span, dist.attribute[0], dist.attribute[1]):
             return Typed(ERROR)
         return Typed(ArgKind.TRUTH, ir.AttrIs(subject=dist.node, value=text, negated=negated, **kwargs))
@@ -614,7 +660,7 @@ class Checker:
                 self.bag.error("E305", f"range [{lo:g}, {hi:g}] is reversed, so nothing is in it", node.span,
                                help=f"write [{hi:g}, {lo:g}]")
                 return Typed(ERROR)
-            if value.integer and math.floor(hi) < math.ceil(lo):
+            if value.integer and math.isfinite(lo) and math.isfinite(hi) and math.floor(hi) < math.ceil(lo):
                 self.bag.error("E305", f"range [{lo:g}, {hi:g}] holds no whole number, and a count is one", node.span,
                                help="widen the range to include a whole number")
                 return Typed(ERROR)
@@ -698,6 +744,17 @@ class Checker:
                                node.domain.where.span, help="filter the objects inside the body instead")
                 return Typed(ERROR)
             domain = ir.Domain(kind="cells", name=domain_name)
+            cells = self.regions[domain_name].cells
+            members = cells ** len(node.variables)
+            if scope.cells * members > MAX_RULE_CELLS:
+                pairs = "pairs of " if len(node.variables) == 2 else ""
+                self.bag.error("E318", f"this quantifier makes the rule iterate {scope.cells * members} grid cells "
+                               f"({pairs}{cells} cells of `{domain_name}`); a rule iterates at most {MAX_RULE_CELLS}",
+                               node.span,
+                               help="each cell is evaluated on an image mask; quantify over one variable, or use a "
+                                    "smaller grid")
+                return Typed(ERROR)
+            inner = scope.child(members)
         elif domain_name in self.broken_regions:
             return Typed(ERROR)
         else:
@@ -727,6 +784,18 @@ class Checker:
         formula = ir.Quant(quantifier=node.quantifier, variables=[v.text for v in node.variables], domain=domain,
                            body=body.node, **self._ir_kwargs(node))
         return Typed(ArgKind.TRUTH, formula, decided=decided)
+
+
+def _arithmetic_problem(op: str, left: Typed, right: Typed, low: float, high: float) -> tuple[str, str] | None:
+    """(message, help) when arithmetic the checker can bound breaks at run time: a constant divisor
+    of 0, or finite operands whose result leaves the floats (inf, then NaN in the truths it touches)."""
+    if op == "/" and right.is_const and right.low == 0:
+        return "divides by zero", "divide by a number other than 0"
+    finite = all(math.isfinite(bound) for bound in (left.low, left.high, right.low, right.high))
+    if finite and not (op == "/" and right.low <= 0 <= right.high) and not (math.isfinite(low) and math.isfinite(high)):
+        return ("overflows: its value can exceed the largest number, about 1.8e308",
+                "use smaller constants; measurements are counts, or fractions of the image in [0, 1]")
+    return None
 
 
 def _interval(op: str, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:

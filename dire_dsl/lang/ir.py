@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dire_dsl.lang.ast import Span
+from dire_dsl.lang.limits import MAX_GRID_CELLS, MAX_GRID_SIDE, MAX_PROGRAM_CELLS, MAX_RULE_CELLS
 
 
 class IRNode(BaseModel):
@@ -208,8 +209,19 @@ class RegionDef(BaseModel):
 
     name: str
     box: tuple[float, float, float, float]
-    rows: int = 1
-    cols: int = 1
+    rows: int = Field(1, ge=1, le=MAX_GRID_SIDE)
+    cols: int = Field(1, ge=1, le=MAX_GRID_SIDE)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> RegionDef:
+        """Each cell is a pixel mask: refuse grids beyond the documented limit (see `limits`)."""
+        if self.cells > MAX_GRID_CELLS:
+            raise ValueError(f"grid `{self.name}` has {self.cells} cells; at most {MAX_GRID_CELLS} are allowed")
+        return self
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.cols
 
     def cell_box(self, row: int, col: int) -> tuple[float, float, float, float]:
         """The box of cell (row, col), 0-based, in image coordinates."""
@@ -243,8 +255,44 @@ class CheckedProgram(BaseModel):
     source_name: str
     source_sha256: str
 
+    @model_validator(mode="after")
+    def _bounded(self) -> CheckedProgram:
+        """The checker's E318 limits, enforced again for programs built or loaded without it."""
+        problem = region_cells_problem(self.regions)
+        if problem is not None:
+            raise ValueError(problem)
+        regions = {region.name: region for region in self.regions}
+        for rule in self.rules:
+            if (iterated := cells_iterated(rule.formula, regions)) > MAX_RULE_CELLS:
+                raise ValueError(f"rule `{rule.name}` iterates {iterated} grid cells; "
+                                 f"at most {MAX_RULE_CELLS} are allowed")
+        return self
+
     def object(self, name: str) -> ObjectDef:
         return next(o for o in self.objects if o.name == name)
 
     def region(self, name: str) -> RegionDef:
         return next(r for r in self.regions if r.name == name)
+
+
+def region_cells_problem(regions: list[RegionDef]) -> str | None:
+    """Why a file's regions hold too many cells together, or None (each region becomes that many masks)."""
+    total = sum(region.cells for region in regions)
+    if total > MAX_PROGRAM_CELLS:
+        return f"the regions hold {total} cells together; at most {MAX_PROGRAM_CELLS} are allowed"
+    return None
+
+
+def cells_iterated(formula: Any, regions: dict[str, RegionDef]) -> int:
+    """The most grid cells one evaluation of `formula` iterates: nested cell quantifiers multiply,
+    a pair of variables counts cells²; instance quantifiers are bounded by the model's slots."""
+    if isinstance(formula, Quant):
+        inner = cells_iterated(formula.body, regions)
+        if formula.domain.kind != "cells" or formula.domain.name not in regions:
+            return inner
+        return regions[formula.domain.name].cells ** len(formula.variables) * inner
+    if isinstance(formula, Conn):
+        return max(cells_iterated(formula.left, regions), cells_iterated(formula.right, regions))
+    if isinstance(formula, NotF):
+        return cells_iterated(formula.operand, regions)
+    return 1

@@ -6,6 +6,7 @@ top-level declaration, so one run reports every broken declaration of a file.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from importlib import resources
@@ -76,9 +77,52 @@ def _unquote(token: Token) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), str(token)[1:-1])
 
 
+def canonical_int(text: str) -> str:
+    """A whole number's digits without leading zeros: `02` and `2` name the same attribute value.
+
+    Done on the text, since int() refuses numbers of more than 4300 digits.
+    """
+    return text.lstrip("0") or "0"
+
+
+def number_value(text: str) -> float:
+    """The float of a number literal; -0.0 reads as 0.0 so no plan or message shows `-0`."""
+    return float(text) + 0.0
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:12]}… ({len(text)} characters)"
+
+
+def literal_problem(text: str) -> tuple[str, str] | None:
+    """(message, help) when a number literal does not fit a float (it would read as inf or as 0), else None."""
+    value = float(text)
+    if math.isinf(value):
+        return (f"`{_shown(text)}` is too large: numbers go up to about 1.8e308",
+                "to leave a bound open, drop it: write `count(pin) >= 5`, not `count(pin) in [5, 1e309]`")
+    mantissa = text.lower().partition("e")[0]
+    if value == 0.0 and any(digit in mantissa for digit in "123456789"):
+        return f"`{_shown(text)}` is too close to zero: it would read as 0", "write 0, or a number of at least 1e-300"
+    return None
+
+
 @v_args(meta=True, inline=True)
 class _ToAst(Transformer):
-    """One method per grammar rule name; each returns the matching AST node."""
+    """One method per grammar rule name; each returns the matching AST node.
+
+    Number literals a float cannot hold are reported into `bag` (E108) rather than raised,
+    so the rest of the file is still read and checked.
+    """
+
+    def __init__(self, bag: DiagnosticBag) -> None:
+        super().__init__()
+        self.bag = bag
+
+    def _literal(self, token: Token) -> float:
+        problem = literal_problem(str(token))
+        if problem is not None:
+            self.bag.error("E108", problem[0], _span_of(token), help=problem[1])
+        return number_value(str(token))
 
     def start(self, meta: Any, *items: Any) -> list[Any]:
         return list(items)
@@ -100,7 +144,7 @@ class _ToAst(Transformer):
         return ast.AttrValue(span=_span_of(token), text=str(token), is_int=False)
 
     def int_value(self, meta: Any, token: Token) -> ast.AttrValue:
-        return ast.AttrValue(span=_span_of(token), text=str(int(token)), is_int=True)
+        return ast.AttrValue(span=_span_of(token), text=canonical_int(str(token)), is_int=True)
 
     def region_decl(self, meta: Any, name: Token, shape: ast.RegionShape) -> ast.RegionDecl:
         return ast.RegionDecl(span=_span_of(meta), name=_ident(name), shape=shape)
@@ -132,14 +176,17 @@ class _ToAst(Transformer):
 
     def setting(self, meta: Any, key: Token, value: tuple[Any, str] | ast.NumberLit) -> ast.Setting:
         if isinstance(value, ast.NumberLit):
-            number: float | int = int(value.value) if value.is_int else value.value
+            whole = value.is_int and math.isfinite(value.value)
+            number: float | int = int(value.value) if whole else value.value
             return ast.Setting(span=_span_of(meta), key=_ident(key), value=number, text=value.text)
         return ast.Setting(span=_span_of(meta), key=_ident(key), value=value[0], text=value[1])
 
     def signed_number(self, meta: Any, sign: Token | None, token: Token) -> ast.NumberLit:
-        text = (str(sign) if sign is not None and str(sign) == "-" else "") + str(token)
-        is_int = token.type == "INT"
-        return ast.NumberLit(span=_span_of(meta), value=float(text), text=text, is_int=is_int)
+        negative = sign is not None and str(sign) == "-"
+        value = self._literal(token)
+        text = ("-" if negative else "") + str(token)
+        return ast.NumberLit(span=_span_of(meta), value=-value + 0.0 if negative else value, text=text,
+                             is_int=token.type == "INT")
 
     def string_setting(self, meta: Any, token: Token) -> tuple[str, str]:
         return _unquote(token), str(token)
@@ -213,7 +260,7 @@ class _ToAst(Transformer):
         return ast.Negate(span=_span_of(meta), operand=operand)
 
     def number(self, meta: Any, token: Token) -> ast.NumberLit:
-        return ast.NumberLit(span=_span_of(meta), value=float(token), text=str(token), is_int=token.type == "INT")
+        return ast.NumberLit(span=_span_of(meta), value=self._literal(token), text=str(token), is_int=token.type == "INT")
 
     def true_lit(self, meta: Any) -> ast.BoolLit:
         return ast.BoolLit(span=_span_of(meta), value=True)
@@ -228,7 +275,11 @@ class _ToAst(Transformer):
         return ast.NameRef(span=_span_of(meta), name=str(token))
 
     def cell_ref(self, meta: Any, region: Token, row: Token, col: Token) -> ast.CellRef:
-        return ast.CellRef(span=_span_of(meta), region=_ident(region), row=int(row), col=int(col))
+        return ast.CellRef(span=_span_of(meta), region=_ident(region), row=self._index(row), col=self._index(col))
+
+    def _index(self, token: Token) -> int:
+        """A cell index; one a float cannot hold is reported and read as 0 (outside every grid)."""
+        return 0 if math.isinf(self._literal(token)) else int(token)
 
     def qualified_arg(self, meta: Any, target: Any, region: Any, where: ast.WhereFilter | None) -> ast.QualifiedArg:
         return ast.QualifiedArg(span=_span_of(meta), target=target, region=region, where=where)
@@ -246,16 +297,18 @@ def parse(source: str, file: str = "<string>") -> ast.Program:
 
 
 def parse_collecting(source: str, file: str = "<string>") -> tuple[ast.Program, list[Diagnostic]]:
-    """Parse what can be parsed; return the program of the good declarations and the syntax errors.
+    """Parse what can be parsed; return the program of the good declarations and the syntax errors
+    (number literals a float cannot hold among them, E108).
 
     The whole text is parsed at once; only when that fails is it re-parsed one top-level
     declaration at a time, so each broken declaration gets its own diagnostic and the good
     ones still reach the checker.
     """
     comments: list[Token] = []
+    bag = DiagnosticBag(file)
     try:
-        items = _transform(_parse_tree(source, comments))
-        return _program(source, file, items, comments), []
+        items = _transform(_parse_tree(source, comments), bag)
+        return _program(source, file, items, comments), bag.sorted()
     except UnexpectedInput:
         pass
     bag = DiagnosticBag(file)
@@ -265,7 +318,7 @@ def parse_collecting(source: str, file: str = "<string>") -> tuple[ast.Program, 
         masked = _blank(source[:start]) + source[start:end]
         chunk_comments: list[Token] = []
         try:
-            items.extend(_transform(_parse_tree(masked, chunk_comments)))
+            items.extend(_transform(_parse_tree(masked, chunk_comments), bag))
             comments.extend(chunk_comments)
         except UnexpectedInput as error:
             is_last = index == len(bounds) - 1
@@ -314,9 +367,9 @@ def _parse_tree(text: str, comments: list[Token]) -> Tree:
         _comment_sink[0] = []
 
 
-def _transform(tree: Tree) -> list[Any]:
+def _transform(tree: Tree, bag: DiagnosticBag) -> list[Any]:
     try:
-        return _ToAst().transform(tree)
+        return _ToAst(bag).transform(tree)
     except VisitError as error:  # keep the original error, with its position
         raise error.orig_exc from None
 

@@ -83,10 +83,20 @@ def _check_source(source: str, file: str) -> CheckResult:
     if syntax:
         # Still check what parsed, but only keep problems that are not echoes of the broken parts.
         _, semantic = check_program(tree, source, file)
-        semantic = [d for d in semantic if d.code not in ("E201",) or not tree.items]
+        semantic = [d for d in semantic
+                    if (d.code not in ("E201",) or not tree.items) and not _echoes_literal(d, syntax)]
         return CheckResult(file, source, None, tree, sorted_diagnostics(syntax + semantic))
     program, diagnostics = check_program(tree, source, file)
     return CheckResult(file, source, program, tree, diagnostics)
+
+
+def _echoes_literal(diagnostic: Diagnostic, syntax: list[Diagnostic]) -> bool:
+    """A problem about a span holding a literal already reported as unrepresentable (E108): the
+    checker saw it as inf or 0, so what it says (`got inf`, always true, ...) only repeats that."""
+    span = diagnostic.span
+    return span is not None and any(
+        d.code == "E108" and d.span is not None and span.start_pos <= d.span.start_pos <= d.span.end_pos <= span.end_pos
+        for d in syntax)
 
 
 def check_file(path: str | Path) -> CheckResult:

@@ -51,8 +51,12 @@ class SettingSpec:
 
     def range_text(self) -> str:
         left = "(" if self.low_open else "["
-        high = "∞" if math.isinf(self.high) else f"{self.high:g}"
-        return f"{left}{self.low:g}, {high}]"
+        high = "∞" if math.isinf(self.high) else self._bound(self.high)
+        return f"{left}{self._bound(self.low)}, {high}]"
+
+    def _bound(self, value: float) -> str:
+        """A limit as written: whole-number keys show every digit (a seed's 4294967295, not 4.29497e+09)."""
+        return str(int(value)) if self.type is int else f"{value:g}"
 
 
 def _specs(*specs: SettingSpec) -> dict[str, SettingSpec]:
@@ -81,16 +85,20 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("backbone", str, "conv-small", "Backbone name, e.g. conv-small or open_clip:ViT-B-16@/path.pt."),
     SettingSpec("grounding", str, "few_shot", "How objects are found.", choices=("few_shot", "prompts", "unsupervised")),
     SettingSpec("rank", int, 16, "LoRA rank when the backbone is adapted.", low=1, high=64),
-    SettingSpec("seed", int, 0, "Random seed.", low=0),
+    SettingSpec("seed", int, 0, "Random seed (NumPy and scikit-learn take at most 2³² - 1).", low=0, high=2**32 - 1),
 )
+
+SMALLEST_WIDTH = 1e-6
+"""Least σ and τ: below it σ², and τ times a small threshold, vanish in float32 tensors, and
+`==` and `<` turn into 0/0 = NaN; no comparison needs a sharper step than a millionth."""
 
 LOGIC_SETTINGS = _specs(
     SettingSpec("semantics", str, "product", "Fuzzy semantics of and/or/not/implies.",
                 choices=("product", "lukasiewicz", "godel")),
     SettingSpec("sigma", float, 0.5, "Width σ of `==`: exp(-(a-b)²/2σ²) (relative to the threshold, "
-                "absolute for counts).", low=0.0, low_open=True),
+                "absolute for counts).", low=SMALLEST_WIDTH, high=1e6),
     SettingSpec("tau", float, 0.02, "Temperature τ of `<`, `<=`, ranges: sigmoid((b-a)/(τ·s)), s = the "
-                "threshold's magnitude.", low=0.0, low_open=True),
+                "threshold's magnitude.", low=SMALLEST_WIDTH, high=1e6),
     SettingSpec("p_forall", float, 2.0, "p of the p-mean-error aggregator of `forall`.", low=1.0),
     SettingSpec("p_exists", float, 2.0, "p of the p-mean aggregator of `exists`.", low=1.0),
 )

@@ -100,6 +100,9 @@ class RasterCache:
     """The program's Raster, built on first use for each (H, W, dtype, device)."""
 
     def __init__(self, regions: list[ir.RegionDef]) -> None:
+        problem = ir.region_cells_problem(regions)  # each cell is an [H, W] mask: refuse before any is built
+        if problem is not None:
+            raise ValueError(problem)
         self._regions = regions
         self._built: dict[tuple[int, int, torch.dtype, torch.device], Raster] = {}
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
 from dire_dsl.lang import ir
+from dire_dsl.lang.check import check_program
 from dire_dsl.lang.diagnostics import RulesCheckError
+from dire_dsl.lang.parser import parse
 from dire_dsl.lang.program import check_source, load_rules
 from dire_dsl.lang.settings import TRAIN_SETTINGS
 
@@ -124,3 +127,95 @@ def test_checked_program_records_the_source_hash() -> None:
     first = check_source(HEADER + "rule r: count(pin) == 1\n").program
     second = check_source(HEADER + "rule r: count(pin) == 2\n").program
     assert len(first.source_sha256) == 64 and first.source_sha256 != second.source_sha256
+
+
+HUGE = "1" + "0" * 400  # 10**400: no float holds it
+
+
+def located(source: str) -> list[tuple[str, int, int]]:
+    return [(d.code, d.span.line, d.span.column) for d in check_source(source).diagnostics]
+
+
+def test_issue_16_range_up_to_1e309_is_one_diagnostic_not_a_crash() -> None:
+    assert located(HEADER + "rule r: count(pin) in [5.5, 1e309]\n") == [("E108", 8, 29)]
+
+
+@pytest.mark.parametrize("text", [
+    "rule r: count(pin) == 1e309\n",  # also an E304 (`inf` is not whole) the literal's E108 already explains
+    f"rule r: count(pin) <= {HUGE}\n",  # also W403
+    "rule r weight 1e309: count(pin) == 1\n",
+    f"region g = grid({HUGE}, 5)\n",
+    f"train {{ epochs = {HUGE} }}\n",
+    "train { lambda = 1e400 }\n",
+    f"rule r: forall c in connector: c.clamps == {HUGE}\n",
+    f"rule r: count(pin in cell[{HUGE}, 1]) == 1\n",
+])
+def test_a_literal_no_float_holds_is_reported_once_without_echoes(text: str) -> None:
+    assert codes(HEADER + text) == ["E108"]
+
+
+def test_negative_zero_constants_are_plain_zero_in_the_program() -> None:
+    program = check_source(HEADER + "rule r: x(pin) >= -0 + 0.5\n").program
+    assert str(program.rules[0].formula.right.left.value) == "0.0"
+
+
+def test_a_tree_built_without_the_parser_cannot_smuggle_an_infinite_number() -> None:
+    tree = parse(HEADER + "rule r: count(pin) < 1\n")
+    rule = tree.items[-1]
+    infinite = rule.body.model_copy(update={"right": rule.body.right.model_copy(update={"value": math.inf, "text": "inf"})})
+    broken = tree.model_copy(update={"items": [*tree.items[:-1], rule.model_copy(update={"body": infinite})]})
+    program, diagnostics = check_program(broken, "", "hand.rules")
+    assert program is None and [d.code for d in diagnostics] == ["E108"]
+
+
+@pytest.mark.parametrize("text, where", [
+    ("region g = grid(99999999999999999999, 5)\nrule r: forall c in g: count(pin in c) <= 1\n", (8, 17)),  # issue 16
+    ("region g = grid(5, 65)\n", (8, 20)),
+    ("region g = grid(40, 40)\n", (8, 12)),
+    ("region a = grid(32, 32)\nregion b = grid(32, 32)\nregion c = grid(32, 32)\nregion d = grid(32, 32)\n", (11, 1)),
+    ("region g = grid(6, 6)\nrule r: forall a, b in g: count(pin in a) <= count(pin in b)\n", (9, 9)),
+    ("rule r: forall a in cell: forall b in cell: forall c in cell: count(pin in a) <= count(pin in c)\n", (8, 45)),
+])
+def test_grids_and_the_cells_a_rule_iterates_are_bounded(text: str, where: tuple[int, int]) -> None:
+    assert located(HEADER + text) == [("E318", *where)]
+
+
+@pytest.mark.parametrize("text", [
+    "region g = grid(16, 64)\nrule r: forall c in g: count(pin in c) <= 1\n",  # 1024 cells, each once
+    "region g = grid(4, 8)\nrule r: forall a, b in g: count(pin in a) <= count(pin in b) + 1\n",  # 32² pairs
+    # 15·64 cells
+    "region g = grid(8, 8)\nrule r: forall a in cell: forall b in g: count(pin in a) <= count(pin in b) + 1\n",
+])
+def test_grids_within_the_limits_check(text: str) -> None:
+    assert check_source(HEADER + text).ok
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rule r: area(pin) < 1e308 * 10\n", "`1e308 * 10` overflows"),
+    ("rule r: x(pin) * 1e308 * 1e308 > 0.5\n", "`x(pin) * 1e308 * 1e308` overflows"),
+    ("rule r: count(pin) / 0 < 1\n", "`count(pin) / 0` divides by zero"),
+    ("rule r: count(pin) < -1e308 - 1e308\n", "`-1e308 - 1e308` overflows"),
+])
+def test_arithmetic_that_overflows_or_divides_by_zero_is_an_error(text: str, message: str) -> None:
+    [diagnostic] = check_source(HEADER + text).diagnostics
+    assert diagnostic.code == "E319" and diagnostic.message.startswith(message)
+
+
+def test_wide_but_finite_arithmetic_and_measured_divisors_are_fine() -> None:
+    assert codes(HEADER + "rule r: (2 * x(pin) - 1) * 1.7e308 < 1e308\n") == []
+    assert codes(HEADER + "rule r: area(pin) / area(cable) < 2\n") == []
+
+
+@pytest.mark.parametrize("text", [
+    "train { seed = 99999999999999999999 }\n",  # NumPy and scikit-learn refuse seeds ≥ 2³²
+    "logic { sigma = 1e-300 }\n",  # σ² vanishes: `==` would compute 0/0
+    "logic { tau = 1e-300 }\n",
+])
+def test_settings_that_break_training_are_out_of_range(text: str) -> None:
+    assert codes(HEADER + text) == ["E311"]
+
+
+@pytest.mark.parametrize("weight", ["1e-300", "1e300", "0", "-0"])
+def test_a_weight_float32_gates_cannot_hold_is_out_of_range(weight: str) -> None:
+    [diagnostic] = check_source(HEADER + f"rule r weight {weight}: count(pin) == 1\n").diagnostics
+    assert diagnostic.code == "E315" and "[1e-06, 1e+06]" in diagnostic.message

@@ -82,3 +82,48 @@ def test_without_spans_ignores_positions_only() -> None:
     three = parse("category c\nobject pin \"p\"\nrule r: count(pin) == 2\n")
     assert one.without_spans() == two.without_spans()
     assert one.without_spans() != three.without_spans()
+
+
+HUGE = "1" + "0" * 400  # 10**400: no float holds it
+LONG = "9" * 5000  # beyond int()'s 4300-digit limit
+
+
+@pytest.mark.parametrize("literal, where", [
+    ("1e309", "rule r: count(pin) in [5.5, 1e309]\n"),
+    (HUGE, f"rule r: count(pin) == {HUGE}\n"),
+    (LONG, f"rule r: count(pin) <= {LONG}\n"),
+    ("1e-400", "rule r: area(pin) > 1e-400\n"),
+    ("1e309", "rule r weight 1e309: count(pin) == 1\n"),
+    ("1e309", "region g = grid(2, 2, 0, 0, 1e309, 1)\n"),
+    (LONG, f"region g = grid({LONG}, 5)\n"),
+    (LONG, f"train {{ epochs = {LONG} }}\n"),
+    ("1e-400", "logic { sigma = 1e-400 }\n"),
+    (LONG, f"region g = grid(2, 2)\nrule r: count(pin in g[{LONG}, 1]) == 1\n"),
+])
+def test_a_literal_no_float_holds_is_a_diagnostic_at_its_position(literal: str, where: str) -> None:
+    program, diagnostics = parse_collecting(HEADER + where, "x.rules")  # must not raise
+    [diagnostic] = diagnostics
+    line = 4 + where.count("\n") - 1
+    assert diagnostic.code == "E108" and diagnostic.file == "x.rules"
+    assert (diagnostic.span.line, diagnostic.span.column) == (line, where.splitlines()[-1].index(literal) + 1)
+    assert program.items  # the rest of the file is still read
+
+
+def test_numbers_a_float_holds_are_not_reported() -> None:
+    for literal in ("1.7976931348623157e308", "5e-324", "0e999", "0.000", "99999999999999999999"):
+        _, diagnostics = parse_collecting(HEADER + f"rule r: area(pin) < {literal}\n")
+        assert diagnostics == [], literal
+
+
+def test_negative_zero_reads_as_zero() -> None:
+    program = parse(HEADER + "region g = grid(2, 2, -0.0, 0, 1, 1)\ntrain { lr = -0.0 }\n")
+    region = [i for i in program.items if isinstance(i, ast.RegionDecl)][0]
+    setting = [i for i in program.items if isinstance(i, ast.SettingsBlock)][0].settings[0]
+    assert str(region.shape.args[2].value) == "0.0" and str(setting.value) == "0.0"
+    assert region.shape.args[2].text == "-0.0"  # the formatter still writes what was written
+
+
+def test_a_whole_attribute_value_of_any_length_is_read_as_text() -> None:
+    program = parse(HEADER + f"attribute pin.n {{ 007, {LONG} }}\n")
+    values = [i for i in program.items if isinstance(i, ast.AttributeDecl)][0].values
+    assert [v.text for v in values] == ["7", LONG]

@@ -1,13 +1,23 @@
-"""Property tests: no input makes the pipeline raise; fmt is idempotent and meaning-preserving."""
+"""Property tests: no input makes the pipeline raise; fmt is idempotent and meaning-preserving;
+huge or non-finite numbers and huge grids cost a diagnostic, never time or memory."""
 
 from __future__ import annotations
 
+import resource
+import time
+
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dire_dsl.lang import ir
+from dire_dsl.lang.diagnostics import DireError
 from dire_dsl.lang.format import format_source
 from dire_dsl.lang.parser import parse_collecting
 from dire_dsl.lang.program import check_source
+from dire_dsl.logic.compiler import compile_program
+from dire_dsl.logic.grounding import Grounding, ObjectGrounding
+from dire_dsl.logic.plan import program_plan, render_plan_text
 
 OBJECTS = ["pin", "nut", "cable"]
 VALUES = {"cable.color": ["red", "blue"], "nut.size": ["1", "2"]}
@@ -119,3 +129,80 @@ def test_fmt_is_idempotent_and_keeps_the_tree(text: str) -> None:
     again, syntax_again = parse_collecting(once)
     assert syntax_again == []
     assert again.without_spans() == tree.without_spans()
+
+
+# Literals at and beyond the edges of a float, text that looks numeric but is not, and
+# constant arithmetic that leaves the floats (issue 16). A program takes its numbers, its grid
+# sizes, or neither from the extreme lists, so that many programs still check, compile and run.
+PLAIN_NUMBERS = ["0", "1", "2", "0.5", "1e-3", "-0", "-0.0", "0e999", "5e-324"]
+EXTREME_NUMBERS = ["1e309", "1E+309", "99999999999999999999", "1" + "0" * 400, "9" * 5000, "1e-400",
+                   "0." + "0" * 400 + "1", "1.7976931348623157e308", "1e308 * 10", "1e308 / 1e-308", "1 / 0",
+                   "-1e308 - 1e308", "inf", "nan", "1e"]
+PLAIN_SIZES = ["1", "2", "3", "5", "32"]
+EXTREME_SIZES = ["64", "65", "1000", "99999999999999999999", "1e309", "1" + "0" * 400, "0", "-0", "-1", "2.5"]
+SETTINGS = ["train { epochs = %s }", "train { seed = %s }", "train { lambda = %s }", "train { lr = %s }",
+            "logic { sigma = %s }", "logic { tau = %s }", "logic { p_forall = %s }"]
+MAX_SECONDS = 2.0
+MAX_GROWTH_KB = 1024 * 1024  # ru_maxrss is in KiB on Linux: 1 GiB
+
+
+@st.composite
+def extreme_programs(draw: st.DrawFn) -> str:
+    """Grids of any size, quantified alone, in pairs and nested, and rules, weights, cells and
+    settings written with extreme numbers."""
+    extreme = draw(st.sampled_from(["nothing", "numbers", "sizes"]))
+    number = st.sampled_from(PLAIN_NUMBERS + EXTREME_NUMBERS * (extreme == "numbers"))
+    size = st.sampled_from(PLAIN_SIZES + EXTREME_SIZES * (extreme == "sizes"))
+    grids = [f"g{i}" for i in range(draw(st.integers(1, 3)))]
+    text = "category product\n" + "".join(f'object {o} "a {o}"\n' for o in OBJECTS)
+    text += "attribute nut.size { 1, 2 }\n"
+    for name in grids:
+        extent = f", 0, {draw(number)}, 1, 1" if draw(st.booleans()) else ""
+        text += f"region {name} = grid({draw(size)}, {draw(size)}{extent})\n"
+    choices = [
+        lambda: f"count(pin) in [{draw(number)}, {draw(number)}]",
+        lambda: f"area(pin) {draw(st.sampled_from(['<', '==', '>=']))} {draw(number)}",
+        lambda: f"forall n in nut: n.size == {draw(number)}",
+        lambda: f"count(pin in {draw(st.sampled_from(grids))}[{draw(number)}, 1]) >= 1",
+        lambda: f"forall a in {draw(st.sampled_from(grids))}: count(pin in a) <= {draw(number)}",
+        lambda: f"forall a, b in {draw(st.sampled_from(grids))}: count(pin in a) <= count(pin in b) + 1",
+        lambda: (f"forall a in {draw(st.sampled_from(grids))}: exists b in {draw(st.sampled_from(grids))}: "
+                 "touches(a, b) or count(pin in b) == 1"),
+    ]
+    for index in range(draw(st.integers(1, 3))):
+        weight = f" weight {draw(number)}" if draw(st.booleans()) else ""
+        text += f"rule r{index}{weight}: {draw(st.sampled_from(choices))()}\n"
+    if draw(st.booleans()):
+        text += draw(st.sampled_from(SETTINGS)) % draw(number) + "\n"
+    return text
+
+
+def _tiny_grounding(program: ir.CheckedProgram) -> Grounding:
+    """One 8×8 image: enough to build every region raster and run every rule once."""
+    objects = {o.name: ObjectGrounding(torch.rand(1, 8, 8), torch.rand(1, 2, 8, 8), torch.rand(1, 2),
+                                       {a: torch.softmax(torch.rand(1, 2, len(v)), -1) for a, v in o.attributes.items()})
+               for o in program.objects}
+    return Grounding(objects, torch.rand(1, 4))
+
+
+def _check_compile_and_run(text: str) -> None:
+    """What `dire check`, `dire compile` and training do with a rules text, up to one forward pass."""
+    result = check_source(text, "gen.rules")
+    try:
+        format_source(text)
+    except DireError:
+        pass
+    if result.ok:
+        render_plan_text(program_plan(result.program))
+        compile_program(result.program)(_tiny_grounding(result.program))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extreme_programs())
+def test_huge_numbers_and_grids_cost_a_diagnostic_never_time_or_memory(text: str) -> None:
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    _check_compile_and_run(text)  # anything but a DireError fails the test
+    elapsed = time.perf_counter() - start
+    assert elapsed < MAX_SECONDS, f"{elapsed:.1f} s"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < MAX_GROWTH_KB
