@@ -14,15 +14,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dire_dsl.data.image_io import open_image
+
 
 def color_histogram(path: str | Path, bins: int = 8, size: int | None = 128) -> np.ndarray:
-    """Joint RGB histogram of an image (optionally downsized first), L1-normalised, sqrt."""
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if size is not None and max(im.size) > size:
-            scale = size / max(im.size)
-            im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.BILINEAR)
-        arr = np.asarray(im, dtype=np.int64) * bins // 256
+    """Joint RGB histogram of an image (optionally downsized first), L1-normalised, sqrt.
+
+    The image is read like the detectors read it (`open_image`): 16-bit files scaled, not
+    clipped to white; unreadable files raise ImageReadError naming the file.
+    """
+    im = open_image(path, "RGB")
+    if size is not None and max(im.size) > size:
+        scale = size / max(im.size)
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.BILINEAR)
+    arr = np.asarray(im, dtype=np.int64) * bins // 256
     idx = (arr[..., 0] * bins + arr[..., 1]) * bins + arr[..., 2]
     hist = np.bincount(idx.ravel(), minlength=bins**3).astype(np.float64)
     return np.sqrt(hist / max(hist.sum(), 1.0))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from dire_dsl.data.baseline import color_histogram, histogram_knn_auroc
+from dire_dsl.data.errors import ImageReadError
 from dire_dsl.data.synth import synthesize
 from tests.data.conftest import CATEGORIES
 
@@ -24,3 +28,13 @@ def test_histogram_knn_is_not_enough(category: str, tmp_path: Path) -> None:
 def test_histogram_is_normalised(pushpins_tree: Path) -> None:
     h = color_histogram(pushpins_tree / "train" / "good" / "000.png", bins=4)
     assert h.shape == (64,) and abs((h**2).sum() - 1.0) < 1e-9
+
+
+def test_histogram_reads_images_like_the_detectors(tmp_path: Path) -> None:
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (8, 1))  # 16-bit: scaled, not all white
+    Image.fromarray(ramp).save(tmp_path / "g16.png")
+    h = color_histogram(tmp_path / "g16.png", bins=4)
+    assert np.count_nonzero(h) == 4  # the four grey bins, not just white
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(ImageReadError, match=r"pipe\.png: is not a regular file"):
+        color_histogram(tmp_path / "pipe.png")
