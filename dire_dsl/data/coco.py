@@ -8,7 +8,6 @@ instance's attributes (values as text).
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from pathlib import Path, PurePosixPath
@@ -18,6 +17,7 @@ import numpy as np
 
 from dire_dsl.data.components import Component
 from dire_dsl.data.errors import DataError
+from dire_dsl.json_read import read_json
 
 T = TypeVar("T")
 
@@ -28,16 +28,19 @@ class AnnotationError(DataError):
 
 def read_coco_components(path: Path) -> dict[str, list[Component]]:
     """Components of every annotated image, keyed by the image's file name (its last path part)."""
+    def unreadable(reason: str) -> AnnotationError:
+        return AnnotationError(f"{path}: not a COCO instances file ({reason}); expected keys images, annotations, "
+                               "categories")
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path, unreadable)
         categories = {c["id"]: c["name"] for c in data["categories"]}
         images = {i["id"]: i for i in data["images"]}
         annotations = data["annotations"]
     except FileNotFoundError:
         raise AnnotationError(f"{path}: no such annotation file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
-        raise AnnotationError(f"{path}: not a COCO instances file ({error}); expected keys images, annotations, "
-                              "categories") from None
+    except (OSError, KeyError, TypeError) as error:
+        raise unreadable(str(error)) from None
     components: dict[str, list[Component]] = {PurePosixPath(i["file_name"]).name: [] for i in images.values()}
     for index, ann in enumerate(annotations):
         where = f"{path}: annotation #{index}"

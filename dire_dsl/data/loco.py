@@ -12,7 +12,6 @@ per-image records (records/<split>.jsonl), written by `dire synth`, are optional
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +22,7 @@ from PIL import Image
 
 from dire_dsl.data.errors import ConfigError, DataError, LayoutError
 from dire_dsl.data.image_io import open_image
+from dire_dsl.json_read import parse_json, read_json
 
 GOOD, LOGICAL, STRUCTURAL = "good", "logical_anomalies", "structural_anomalies"
 SPLITS = ("train", "validation", "test")
@@ -63,11 +63,11 @@ def _images(folder: Path) -> list[Path]:
 def read_defects_config(path: Path) -> dict[int, DefectType]:
     """Parse and check defects_config.json; keyed by pixel value."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path, lambda reason: ConfigError(path, f"cannot be read as JSON: {reason}"))
     except FileNotFoundError:
         raise ConfigError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(path, f"cannot be read as JSON: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(path, f"cannot be read: {exc.strerror or exc}") from None
     if not isinstance(raw, list) or not raw:
         raise ConfigError(path, "expected a non-empty list of {defect_name, pixel_value, saturation_threshold, "
                                 "relative_saturation} objects")
@@ -211,7 +211,7 @@ class MVTecLOCO(torch.utils.data.Dataset):
         if not path.is_file():
             return None
         try:
-            coco = json.loads(path.read_text(encoding="utf-8"))
+            coco = read_json(path, lambda reason: ConfigError(path, f"not a valid COCO annotation file: {reason}"))
             cats = {c["id"]: c["name"] for c in coco["categories"]}
             by_image: dict[int, list[dict]] = {}
             for a in coco["annotations"]:
@@ -232,12 +232,13 @@ class MVTecLOCO(torch.utils.data.Dataset):
         if not path.is_file():
             return None
         out = {}
+        n = 0
         try:
-            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            for n, line in enumerate(path.read_bytes().splitlines(), start=1):
                 if line.strip():
-                    rec = json.loads(line)
+                    rec = parse_json(line, lambda reason: ConfigError(path, f"line {n}: not a valid record: {reason}"))
                     out[rec["image"]] = rec
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, KeyError, TypeError) as exc:
             raise ConfigError(path, f"line {n}: not a valid record: {exc}") from None
         return out
 

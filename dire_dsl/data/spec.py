@@ -674,6 +674,9 @@ def _read_raw(path: Path) -> dict:
         except json.JSONDecodeError as exc:
             raise SpecError(path, [SpecIssue(f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}",
                                              "fix the JSON syntax")]) from None
+        except RecursionError:  # nesting deeper than the stack (not json_read: it drops the line and column)
+            raise SpecError(path, [SpecIssue("", "invalid JSON: nested too deeply to be read",
+                                             "a scene spec nests a few levels deep")]) from None
     else:
         try:
             import tomllib

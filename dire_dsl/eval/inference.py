@@ -24,7 +24,7 @@ from torch import Tensor
 
 from dire_dsl.data.image_io import read_rgb as read_rgb  # re-exported: report, explain, callers
 from dire_dsl.train.api import TrainedRun, load_run
-from dire_dsl.train.run_dir import RunDirError
+from dire_dsl.train.run_dir import CALIBRATION, RESTORE, WEIGHTS, RunDirError
 from dire_dsl.train.scoring import BatchScores, score_batch
 
 
@@ -117,8 +117,19 @@ class Scorer:
             out = [calibration.anomaly_map(select(scores, i), size)[0].cpu().numpy().astype(np.float32, copy=False)
                    for i, size in enumerate(sizes)]
         self.clock.inference_seconds += time.perf_counter() - start
+        for values in out:
+            self._check_finite(values)
         return out
 
     def image_scores(self, scores: BatchScores) -> np.ndarray:
         """The calibration's image scores [B] (the fused score folded with the map's maximum)."""
-        return self.trained.calibration.image_score(scores).cpu().numpy().astype(np.float64)
+        return self._check_finite(self.trained.calibration.image_score(scores).cpu().numpy().astype(np.float64))
+
+    def _check_finite(self, values: np.ndarray) -> np.ndarray:
+        """`values`, refused when any is NaN or infinite: `nan > threshold` is False, so such a
+        score would otherwise read as a normal image."""
+        if not np.isfinite(values).all():
+            run = self.trained.run.path
+            raise RunDirError(f"{run}: scoring gave NaN/inf values, so {run / WEIGHTS} or {run / CALIBRATION} is "
+                              f"damaged; {RESTORE}")
+        return values

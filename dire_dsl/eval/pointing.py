@@ -2,21 +2,22 @@
 
 A SynLOCO logical anomaly is made by a recipe whose steps name the objects they change (a
 `remove` of a `pushpin`, an `add` of a `long_screw`). An explanation points at the right
-object when the image's most violated rule (lowest truth, below 0.5, pruned rules left out)
-is about one of those objects, in the rules file's names (a spec object `long_screw` is the
-DSL object `screw`). Recipes whose steps name no object (a mirrored box, swapped labels)
-count as pointed at when any rule is violated.
+object when the image's most violated rule (highest z among the violated ones,
+`evidence.rule_violated`) is about one of those objects, in the rules file's names (a spec
+object `long_screw` is the DSL object `screw`). Recipes whose steps name no object (a
+mirrored box, swapped labels) count as pointed at when any rule is violated.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from dire_dsl.data.errors import ConfigError
 from dire_dsl.eval.evaluate import EvalReport
-from dire_dsl.eval.evidence import VIOLATED, Z_VIOLATED, rule_objects
+from dire_dsl.eval.evidence import rule_objects, rule_violated
+from dire_dsl.json_read import read_json
 from dire_dsl.lang.ir import CheckedProgram
 
 
@@ -36,7 +37,8 @@ def defect_objects(category_root: str | Path) -> dict[str, set[str]] | None:
     marker = Path(category_root) / "synloco.json"
     if not marker.is_file():
         return None
-    spec = SceneSpec.model_validate(json.loads(marker.read_text(encoding="utf-8"))["spec"])
+    raw = read_json(marker, lambda reason: ConfigError(marker, f"{reason}; run `dire synth` again to rewrite it"))
+    spec = SceneSpec.model_validate(raw["spec"])
     names = {obj.id: obj.name or obj.id for obj in spec.objects}
     out: dict[str, set[str]] = {}
     for anomaly in spec.anomalies:
@@ -55,8 +57,7 @@ def pointing(report: EvalReport, program: CheckedProgram, changed: dict[str, set
             continue
         # Rank by how abnormal each rule is (its z against validation normals), not by raw truth:
         # a rule that is always half-true on good images is not evidence.
-        violated = sorted((-z, name) for name, z in record.rule_z.items() if z >= Z_VIOLATED) if record.rule_z \
-            else sorted((v, name) for name, v in record.truth.items() if v < VIOLATED)
+        violated = sorted((-z, name) for name, z in record.rule_z.items() if rule_violated(z))
         targets = changed.get(record.defect_type, set())
         if not targets:
             hit = bool(violated)

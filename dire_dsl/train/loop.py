@@ -21,14 +21,15 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from dire_dsl.atomic import atomic_write_text
+from dire_dsl.json_read import JSON_ERRORS
 from dire_dsl.lang import ir
 from dire_dsl.train import distributed, losses
-from dire_dsl.train.checkpoint import TrainState
+from dire_dsl.train.checkpoint import CheckpointError, TrainState
 from dire_dsl.train.config import TrainConfig
 from dire_dsl.train.dataset import TrainData
 from dire_dsl.train.targets import HeadTargets, concat_targets, select_targets
 from dire_dsl.train.detector import Detector, build_detector
-from dire_dsl.train.run_dir import RunDir
+from dire_dsl.train.run_dir import RunDir, RunDirError
 
 CHECKPOINT_EVERY = 10  # steps
 GATE_CAP = 2.0  # a gate grows to at most twice the rule's largest weight
@@ -55,7 +56,7 @@ def _trim_log(path: Path, step: int) -> None:
     again. A line cut short by a kill is dropped."""
     if not path.exists():
         return
-    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
             if (logged := _logged_step(line)) is not None and logged <= step]
     atomic_write_text(path, "".join(line + "\n" for line in kept))
 
@@ -63,8 +64,26 @@ def _trim_log(path: Path, step: int) -> None:
 def _logged_step(line: str) -> int | None:
     try:
         return int(json.loads(line)["step"])
-    except (ValueError, KeyError, TypeError):
+    except (*JSON_ERRORS, KeyError, TypeError, OverflowError):  # a damaged line is dropped like a cut one
         return None
+
+
+def _resume(run: RunDir, detector: Detector, optimizer: torch.optim.Optimizer, scheduler: Any, epochs: int,
+            total_steps: int) -> int:
+    """Restore the latest checkpoint and return its step. A checkpoint that does not fit this
+    run is a RunDirError naming it: an epoch or step beyond the run's would otherwise end
+    training at once and call the run trained."""
+    directory = run.latest_checkpoint()
+    state = run.load_checkpoint(directory)
+    try:
+        if state.epoch >= epochs or state.step > total_steps:
+            raise CheckpointError(f"it records epoch {state.epoch} and step {state.step}, beyond this run's "
+                                  f"{epochs} epoch(s) (numbered from 0) of {total_steps} steps in all")
+        state.restore(detector, optimizer, scheduler)
+    except CheckpointError as error:
+        raise RunDirError(f"checkpoint {directory} is damaged: {error}; restore the run folder from a copy, or "
+                          "train the run again with --force") from None
+    return state.step
 
 
 def _epoch_order(n: int, seed: int, epoch: int) -> Tensor:
@@ -97,10 +116,10 @@ def train_detector(program: ir.CheckedProgram, config: TrainConfig, data: TrainD
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps + 1,
                                                     pct_start=0.15)
     start_step = 0
+    if rank == 0:
+        run.check_checkpoints()  # before the first step, not at the first checkpoint
     if resume and run.latest_checkpoint() is not None:
-        state = run.load_checkpoint()
-        state.restore(detector, optimizer, scheduler)
-        start_step = state.step
+        start_step = _resume(run, detector, optimizer, scheduler, config.epochs, total_steps)
     elif resume and rank == 0:
         warnings.warn(f"--resume: {run.path} holds no checkpoint; training starts from the first step",
                       stacklevel=2)
@@ -122,7 +141,8 @@ def train_detector(program: ir.CheckedProgram, config: TrainConfig, data: TrainD
                 record = _step(detector, forward, optimizer, data, config, mine, generator, soft, weights, rank, world)
                 scheduler.step()
                 step += 1
-                record.update(epoch=epoch, step=step, total_steps=total_steps, lr=scheduler.get_last_lr()[0])
+                record.update(epoch=epoch, epochs=config.epochs, step=step, total_steps=total_steps,
+                              lr=scheduler.get_last_lr()[0])
                 if log is not None:
                     log.write(json.dumps(record) + "\n")
                     log.flush()

@@ -19,6 +19,7 @@ so a run killed at any instant resumes from a consistent state.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -37,6 +38,7 @@ from torch import Tensor, nn
 
 from dire_dsl import __version__
 from dire_dsl.atomic import atomic_write_text
+from dire_dsl.json_read import parse_json
 from dire_dsl.train.checkpoint import (
     CheckpointError,
     TrainState,
@@ -62,6 +64,7 @@ LOG = "log.jsonl"
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
 _CHECKPOINT_NAME = re.compile(r"step-(\d{9})(?:-(\d+))?")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _TMP_PREFIX = ".tmp-"
 
 
@@ -108,7 +111,12 @@ class RunDir:
         return source
 
     def rules_sha256(self) -> str:
-        return _read_text(self.path / RULES_HASH).split()[0]
+        """The hash in rules.sha256 (`sha256sum` format); a damaged file is a RunDirError."""
+        path = self.path / RULES_HASH
+        digest = next(iter(_read_text(path).split()), "")
+        if not _SHA256.fullmatch(digest):
+            raise RunDirError(f"{path} is damaged (it should read `<64 hex digits>  {RULES}`); {RESTORE}")
+        return digest
 
     def write_calibration(self, calibration: BaseModel | Mapping[str, Any]) -> None:
         text = (
@@ -125,10 +133,7 @@ class RunDir:
     def read_calibration(self, model: type[M] | None = None) -> M | dict[str, Any]:
         if model is not None:
             return _read_model(self.path / CALIBRATION, model)
-        try:
-            return json.loads(_read_text(self.path / CALIBRATION))
-        except ValueError as error:
-            raise RunDirError(f"{self.path / CALIBRATION} is not valid JSON: {error}") from error
+        return _read_json(self.path / CALIBRATION)
 
     def write_pseudo_labels(self, record: Mapping[str, Any]) -> None:
         """What the unsupervised or prompts grounding did: which images it pseudo-annotated, with
@@ -139,10 +144,7 @@ class RunDir:
         """The record of the pseudo-annotations, or None for a run that made none (few-shot)."""
         if not (self.path / PSEUDO_LABELS).exists():
             return None
-        try:
-            return json.loads(_read_text(self.path / PSEUDO_LABELS))
-        except ValueError as error:
-            raise RunDirError(f"{self.path / PSEUDO_LABELS} is not valid JSON: {error}") from error
+        return _read_json(self.path / PSEUDO_LABELS)
 
     def save_weights(self, weights: nn.Module | Mapping[str, Tensor], metadata: Mapping[str, str] | None = None) -> Path:
         """Write the final weights (a module's state dict, or a state dict) to model.safetensors."""
@@ -151,23 +153,50 @@ class RunDir:
         return self.path / WEIGHTS
 
     def load_weights(self) -> dict[str, Tensor]:
-        return _checked(load_tensors, self.path / WEIGHTS)
+        """The final weights; NaN or infinite values are refused here, since they would only show
+        up later as a `nan` score that compares as "normal"."""
+        tensors = _checked(load_tensors, self.path / WEIGHTS)
+        broken = [name for name, tensor in tensors.items()
+                  if tensor.is_floating_point() and not bool(tensor.isfinite().all())]
+        if broken:
+            raise RunDirError(f"{self.path / WEIGHTS} holds NaN/inf values (in {', '.join(broken[:3])}"
+                              f"{', ...' if len(broken) > 3 else ''}); {RESTORE}")
+        return tensors
 
     def weights_metadata(self) -> dict[str, str]:
         return _checked(read_tensor_metadata, self.path / WEIGHTS)
 
     def save_checkpoint(self, state: TrainState, *, keep: int = 2) -> Path:
-        """Write a checkpoint, point ``latest`` at it, and keep the newest ``keep`` checkpoints."""
+        """Write a checkpoint, point ``latest`` at it, and keep the newest ``keep`` checkpoints.
+
+        A failed write (a full disk) removes its partial folder and leaves ``latest`` on the
+        previous checkpoint; it is reported as a RunDirError naming the checkpoint.
+        """
         if keep < 1:
             raise ValueError("keep must be at least 1")
+        self.check_checkpoints()
         root = self.path / CHECKPOINTS
-        staging = root / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
-        save_train_state(staging, state)
         final = root / _unique_name(root, state.step)
-        os.rename(staging, final)  # a folder appears complete or not at all
-        atomic_write_text(root / LATEST, final.name + "\n")
+        staging = root / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+        try:
+            save_train_state(staging, state)
+            os.rename(staging, final)  # a folder appears complete or not at all
+            atomic_write_text(root / LATEST, final.name + "\n")
+        except OSError as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RunDirError(_checkpoint_write_failure(final, error)) from error
         _prune(root, keep=keep, latest=final.name)
         return final
+
+    def check_checkpoints(self) -> None:
+        """Refuse a ``checkpoints`` folder that is, or holds a checkpoint that is, a symbolic link:
+        saving prunes old checkpoints, and deleting through a link would delete outside the run."""
+        root = self.path / CHECKPOINTS
+        entries = list(root.iterdir()) if root.is_dir() and not root.is_symlink() else []
+        linked = [root] if root.is_symlink() else [e for e in entries if e.is_symlink() and _managed(e.name)]
+        if linked:
+            raise RunDirError(f"{linked[0]} is a symbolic link; dire writes and deletes checkpoints only inside the "
+                              "run folder. Replace the link with a real folder, or remove it")
 
     def latest_checkpoint(self) -> Path | None:
         """The folder ``latest`` names, or None before the first checkpoint."""
@@ -200,6 +229,7 @@ def check_new_run_dir(path: str | os.PathLike[str], *, force: bool = False) -> N
         if not (root / MANIFEST).is_file():
             raise RunDirError(f"{root} is not empty and is not a dire run directory (no {MANIFEST}); "
                               "--force only replaces an earlier run, it never empties other folders")
+        RunDir(root).check_checkpoints()  # --force deletes the old checkpoints: never through a link
 
 
 def create_run_dir(path: str | os.PathLike[str], *, force: bool = False) -> RunDir:
@@ -236,7 +266,7 @@ def _clear_run(root: Path) -> None:
         for entry in checkpoints.iterdir():
             if entry.name == LATEST:
                 entry.unlink()
-            elif entry.is_dir() and (_CHECKPOINT_NAME.fullmatch(entry.name) or entry.name.startswith(_TMP_PREFIX)):
+            elif entry.is_dir() and not entry.is_symlink() and _managed(entry.name):
                 shutil.rmtree(entry)
         if not any(checkpoints.iterdir()):
             checkpoints.rmdir()
@@ -254,10 +284,24 @@ def _unique_name(root: Path, step: int) -> str:
     return name
 
 
+def _managed(name: str) -> bool:
+    """Whether a name in checkpoints/ is one dire writes (and so may delete)."""
+    return bool(_CHECKPOINT_NAME.fullmatch(name)) or name.startswith(_TMP_PREFIX)
+
+
+def _checkpoint_write_failure(final: Path, error: OSError) -> str:
+    """The message for a checkpoint that could not be written: which one, why, what is kept."""
+    advice = "free some space" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "check the folder's permissions"
+    return (f"cannot write checkpoint {final}: {error.strerror or error}; the previous checkpoint (if any) is "
+            f"kept: {advice}, then continue with `dire train ... --resume`")
+
+
 def _prune(root: Path, *, keep: int, latest: str) -> None:
-    """Drop older checkpoints and staging folders left by a crash."""
+    """Drop older checkpoints and staging folders left by a crash (never through a link)."""
     complete = []
     for entry in root.iterdir():
+        if entry.is_symlink():
+            continue
         match = _CHECKPOINT_NAME.fullmatch(entry.name)
         if entry.name.startswith(_TMP_PREFIX) and entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
@@ -290,8 +334,15 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RunDirError(f"{path} is missing; {RESTORE}") from None
+    except UnicodeDecodeError as error:
+        raise RunDirError(f"{path} is damaged (not UTF-8 text: {error.reason} at byte {error.start}); "
+                          f"{RESTORE}") from None
     except OSError as error:
         raise RunDirError(f"cannot read {path}: {error}") from error
+
+
+def _read_json(path: Path) -> Any:
+    return parse_json(_read_text(path), lambda reason: RunDirError(f"{path} is damaged ({reason}); {RESTORE}"))
 
 
 def _checked(read: Callable[[Path], T], path: Path) -> T:
@@ -301,4 +352,4 @@ def _checked(read: Callable[[Path], T], path: Path) -> T:
     try:
         return read(path)
     except CheckpointError as error:
-        raise RunDirError(str(error)) from error
+        raise RunDirError(f"{error}; {RESTORE}") from None

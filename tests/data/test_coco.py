@@ -94,3 +94,14 @@ def test_undeclared_category_or_image_lists_the_declared_ids(tmp_path: Path) -> 
         read_coco_components(write_coco(tmp_path / "ids.json", [ann]))
     with pytest.raises(AnnotationError, match=r"annotation #0: image_id 7 is not among the file's images \(ids: 1\)"):
         read_coco_components(write_coco(tmp_path / "ids.json", [{**ann, "image_id": 7, "category_id": 1}]))
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b"[" * 100_000, "nested too deeply"),
+    (b'{"images": "\xff"}', "not UTF-8 text"),
+])
+def test_deep_or_non_utf8_file_is_one_annotation_error(tmp_path: Path, content: bytes, words: str) -> None:
+    path = tmp_path / "deep.json"
+    path.write_bytes(content)
+    with pytest.raises(AnnotationError, match=rf"deep\.json: not a COCO instances file \({words}"):
+        read_coco_components(path)

@@ -240,3 +240,39 @@ def test_bad_segmentation_names_the_annotation_file(pushpins_tree: Path, tmp_pat
     index = next(i for i, s in enumerate(ds.samples) if s.key == coco["images"][0]["file_name"])
     with pytest.raises(ConfigError, match=r"train\.json: annotation id .*polygon needs at least 3 x,y points"):
         ds[index]
+
+
+def test_absolute_saturation_reads_as_int_or_float(tree: Path) -> None:
+    # `dire synth` wrote 244.0 before it wrote ints as the real data set does; both still read.
+    path = tree / "widget" / "defects_config.json"
+    path.write_text(json.dumps([{**CONFIG[0], "saturation_threshold": 400.0}, CONFIG[1]]))
+    as_float = read_defects_config(path)
+    path.write_text(json.dumps(CONFIG))
+    assert as_float == read_defects_config(path)
+    assert as_float[255].saturation_threshold == 400
+
+
+DEEP = "[" * 100_000
+"""Nesting deeper than Python's stack: `json` raises RecursionError, not a decode error."""
+
+
+@pytest.mark.parametrize("content", [DEEP, b'[{"defect_name": "\xe9"}]'])
+def test_deep_or_non_utf8_defects_config_is_one_config_error(tree: Path, content: str | bytes) -> None:
+    path = tree / "widget" / "defects_config.json"
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    with pytest.raises(ConfigError, match=r"defects_config\.json: cannot be read as JSON: (nested too deeply|not UTF-8)"):
+        MVTecLOCO(tree, "widget", "test")
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("annotations/train.json", r"train\.json: not a valid COCO annotation file: nested too deeply"),
+    ("records/train.jsonl", r"train\.jsonl: line 2: not a valid record: nested too deeply"),
+])
+def test_deeply_nested_extras_name_their_file(pushpins_tree: Path, tmp_path: Path, name: str, words: str) -> None:
+    copy = tmp_path / "pushpins"
+    shutil.copytree(pushpins_tree, copy)
+    path = copy / name
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    path.write_text(f"{first}\n{DEEP}\n" if name.endswith(".jsonl") else DEEP, encoding="utf-8")
+    with pytest.raises(ConfigError, match=words):
+        MVTecLOCO(tmp_path, "pushpins", "train")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -155,3 +157,78 @@ def test_damaged_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_capture_rng_state_has_all_generators() -> None:
     assert {"python", "numpy", "torch"} <= set(capture_rng_state())
+
+
+def _saved(tmp_path: Path) -> Path:
+    model, optimizer, scheduler = _objects(seed=0)
+    _train(model, optimizer, scheduler, range(2))
+    save_train_state(tmp_path, TrainState.capture(model, optimizer, scheduler, epoch=0, step=2))
+    return tmp_path
+
+
+def _edit_state_json(directory: Path, edit: Callable[[dict], object]) -> None:
+    path = directory / "state.json"
+    tree = json.loads(path.read_text())
+    edit(tree)
+    path.write_text(json.dumps(tree))  # json writes inf as Infinity, which it reads back
+
+
+@pytest.mark.parametrize(("key", "value", "shown"), [
+    ("epoch", float("inf"), "inf"), ("epoch", -1, "-1"), ("step", -5, "-5"), ("step", "3", "3"), ("step", 2.0, "2.0"),
+])
+def test_an_impossible_epoch_or_step_is_refused(tmp_path: Path, key: str, value: object, shown: str) -> None:
+    _edit_state_json(_saved(tmp_path), lambda tree: tree.update({key: value}))
+    with pytest.raises(CheckpointError, match=rf"state\.json: `{key}` is {shown}, not a whole number ≥ 0"):
+        load_train_state(tmp_path)
+
+
+def _deeper_than_the_stack(directory: Path) -> None:
+    (directory / "state.json").write_text('{"format": "dire-dsl/checkpoint-1", "extra": ' + "[" * 100_000)
+
+
+def _deeper_than_a_state_nests(directory: Path) -> None:
+    """Parses fine (200 levels), but no state dire writes nests so deep."""
+    deep: list = []
+    for _ in range(199):
+        deep = [deep]
+    _edit_state_json(directory, lambda tree: tree.update(extra=deep))
+
+
+@pytest.mark.parametrize("damage", [_deeper_than_the_stack, _deeper_than_a_state_nests])
+def test_a_deeply_nested_state_json_is_refused(tmp_path: Path, damage: Callable[[Path], None]) -> None:
+    damage(_saved(tmp_path))
+    with pytest.raises(CheckpointError, match=r"state\.json.*nested too deeply"):
+        load_train_state(tmp_path)
+
+
+def _damage_tensor(part: str) -> Callable[[Path], None]:
+    """Cut a 2-D tensor of the model (or an Adam moment) to one row."""
+    def damage(directory: Path) -> None:
+        file = directory / ("model.safetensors" if part == "model" else "state.safetensors")
+        tensors = load_tensors(file)
+        key = next(k for k, v in tensors.items() if v.dim() == 2 and (part == "model" or k.endswith("exp_avg")))
+        tensors[key] = tensors[key][:1].clone()
+        save_tensors(file, tensors)
+    return damage
+
+
+@pytest.mark.parametrize(("damage", "words"), [
+    (_damage_tensor("model"), r"model\.safetensors does not fit the model: 0\.weight has shape \[1, 6\], "
+                              r"expected \[16, 6\]"),
+    (_damage_tensor("optimizer"), r"state\.safetensors: optimizer exp_avg of parameter #0 has shape \[1, 6\], "
+                                  r"expected \[16, 6\]"),
+    (lambda d: _edit_state_json(d, lambda t: t["optimizer"]["param_groups"][0].update(lr="fast")),
+     r"state\.json: the optimizer state is damaged \(optimizer\.0\.lr should be a number\)"),
+    (lambda d: _edit_state_json(d, lambda t: t.update(optimizer=[1, 2])),
+     r"state\.json: the optimizer state is damaged \(not a mapping\)"),
+    (lambda d: _edit_state_json(d, lambda t: t["scheduler"].update(gamma=None)),
+     r"state\.json: the scheduler state is damaged \(scheduler\.gamma should be a number\)"),
+    (lambda d: _edit_state_json(d, lambda t: t.update(rng={"python": [1, 2], "numpy": 5, "torch": 3})),
+     r"state\.json: the random-number state is damaged"),
+])
+def test_state_that_does_not_fit_is_refused_before_training(tmp_path: Path, damage: Callable[[Path], None],
+                                                            words: str) -> None:
+    damage(_saved(tmp_path))
+    model, optimizer, scheduler = _objects(seed=1)
+    with pytest.raises(CheckpointError, match=words):
+        load_train_state(tmp_path).restore(model, optimizer, scheduler)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from dire_dsl.lang.program import check_source
-from dire_dsl.train.config import ConfigError, input_shape, settings_for
+from dire_dsl.train.api import slots_for
+from dire_dsl.train.config import (MAX_INPUT_SIDE, MAX_SEED, MAX_SLOTS, ConfigError, TrainConfig, input_shape,
+                                   settings_for)
+from dire_dsl.train.run_dir import RunDirError, create_run_dir
 
 SOURCE = 'category c\nobject pin "p"\nrule r:\n    count(pin) == 1\n\ntrain { epochs = 3, lambda = 5e-7 }\n'
 
@@ -35,3 +41,26 @@ def test_input_shape_keeps_the_aspect_ratio() -> None:
     assert input_shape((1000, 1700), 160) == (96, 160)
     assert input_shape((1600, 800), 128) == (128, 64)
     assert input_shape((100, 100), 20) == (16, 16)
+
+
+@pytest.mark.parametrize(("field", "value", "bound"), [
+    ("input_height", 200_000, MAX_INPUT_SIDE), ("input_width", 10**9, MAX_INPUT_SIDE), ("slots", 10**9, MAX_SLOTS),
+    ("image_size", 10**6, 4096), ("batch_size", 10**7, 4096), ("epochs", 10**30, 10_000), ("seed", 10**30, MAX_SEED),
+    ("pseudo_labels", 10**9, 100_000), ("rank", 10**4, 64),
+])
+def test_sizes_in_a_runs_config_json_are_bounded(tmp_path: Path, field: str, value: int, bound: int) -> None:
+    program = check_source(SOURCE).program
+    run = create_run_dir(tmp_path / "run")
+    run.write_config(settings_for(program, "/data", {}))
+    path = tmp_path / "run" / "config.json"
+    config = json.loads(path.read_text())
+    path.write_text(json.dumps({**config, field: value}))
+    with pytest.raises(RunDirError, match=rf"config\.json is damaged \({field}: input should be less than or equal "
+                                          rf"to {bound}\); restore it"):
+        run.read_config(TrainConfig)
+    path.write_text(json.dumps({**config, field: bound}))
+    assert getattr(run.read_config(TrainConfig), field) == bound
+
+
+def test_slots_never_exceed_the_bound_a_run_is_read_with() -> None:
+    assert slots_for(10) == 17 and slots_for(10**6) == MAX_SLOTS

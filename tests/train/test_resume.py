@@ -3,17 +3,22 @@ two runs with the same seed are identical (CPU)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from dire_dsl.cli.app import _register_commands, app
 from dire_dsl.train.api import train
+from dire_dsl.train.checkpoint import load_tensors, save_tensors
 from dire_dsl.train.run_dir import open_run_dir
 from tests.train.helpers import (
     PINS_RULES,
@@ -95,3 +100,49 @@ def test_same_seed_same_weights(tmp_path: Path, tiny_loco: Path, reference_run: 
     again = train(PINS_RULES, tiny_loco, tmp_path / "again")
     assert_identical(run_weights(again.run.path), run_weights(reference_run))
     assert run_calibration(again.run.path) == run_calibration(reference_run)
+
+
+def _state_json(update: Callable[[dict], object]) -> Callable[[Path], None]:
+    def damage(checkpoint: Path) -> None:
+        tree = json.loads((checkpoint / "state.json").read_text())
+        update(tree)
+        (checkpoint / "state.json").write_text(json.dumps(tree))  # inf is written as Infinity, read back as inf
+    return damage
+
+
+def _cut_first_conv(file: str, suffix: str) -> Callable[[Path], None]:
+    def damage(checkpoint: Path) -> None:
+        tensors = load_tensors(checkpoint / file)
+        key = next(k for k, v in tensors.items() if v.dim() == 4 and k.endswith(suffix))
+        tensors[key] = tensors[key][:1].clone()
+        save_tensors(checkpoint / file, tensors)
+    return damage
+
+
+def _too_deep(checkpoint: Path) -> None:
+    (checkpoint / "state.json").write_text('{"format": "dire-dsl/checkpoint-1", "rng": ' + "[" * 200_000)
+
+
+@pytest.mark.parametrize(("damage", "words"), [  # one per check; tests/train/test_checkpoint.py has every kind
+    (_cut_first_conv("state.safetensors", "exp_avg"), "state.safetensors: optimizer exp_avg of parameter #0"),
+    (_state_json(lambda t: t.update(epoch=float("inf"))), "`epoch` is inf, not a whole number ≥ 0"),
+    (_state_json(lambda t: t.update(step=10**30)), f"step {10**30}, beyond this run's 1 epoch(s)"),
+    (_state_json(lambda t: t.update(epoch=3)), "it records epoch 3 and step 2, beyond this run's 1 epoch(s)"),
+    (_too_deep, "nested too deeply"),
+])
+def test_a_damaged_checkpoint_is_one_error_naming_it(tmp_path: Path, tiny_run: Path, tiny_rules: Path,
+                                                     tiny_loco: Path, damage: Callable[[Path], None],
+                                                     words: str) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    checkpoint = open_run_dir(run).latest_checkpoint()
+    damage(checkpoint)
+    before = {name: (run / name).read_bytes() for name in ("model.safetensors", "log.jsonl", "calibration.json")}
+    result = CliRunner().invoke(_cli(), ["train", str(tiny_rules), "--data", str(tiny_loco), "--out", str(run),
+                                         "--resume"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and result.output.count("error:") == 1, result.output
+    message = " ".join(result.output.split())  # the console wraps long lines
+    assert str(checkpoint) in message and words in message, message
+    assert "restore" in message  # and what to do
+    assert {name: (run / name).read_bytes() for name in before} == before

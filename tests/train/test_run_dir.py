@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pickle
@@ -185,3 +186,82 @@ def test_bad_latest_pointer_and_missing_files_are_reported(run: RunDir) -> None:
     (run.path / "checkpoints" / "latest").write_text("../../etc\n")
     with pytest.raises(RunDirError, match="not a checkpoint here"):
         run.latest_checkpoint()
+
+
+def _no_space(*args: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_previous_one(run: RunDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    run.save_checkpoint(_state(1, 1.0))
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", _no_space)
+    with pytest.raises(RunDirError, match=r"cannot write checkpoint .*step-000000002: No space left on device; the "
+                                          r"previous checkpoint \(if any\) is kept: free some space, then continue "
+                                          r"with `dire train \.\.\. --resume`"):
+        run.save_checkpoint(_state(2, 2.0))
+    monkeypatch.undo()
+    assert run.load_checkpoint().step == 1 and torch.equal(run.load_checkpoint().model["w"], torch.full((3,), 1.0))
+    assert sorted(p.name for p in (run.path / "checkpoints").iterdir()) == ["latest", "step-000000001"]
+
+
+def _outside_checkpoints(tmp_path: Path) -> Path:
+    outside = tmp_path / "precious"
+    for step in (1, 2, 3):
+        (outside / f"step-00000000{step}").mkdir(parents=True)
+        (outside / f"step-00000000{step}" / "data.txt").write_text("keep")
+    return outside
+
+
+def test_a_linked_checkpoints_folder_is_never_written_or_pruned(run: RunDir, tmp_path: Path) -> None:
+    outside = _outside_checkpoints(tmp_path)
+    (run.path / "checkpoints").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(RunDirError, match=r"checkpoints is a symbolic link; dire writes and deletes checkpoints only "
+                                          r"inside the run folder"):
+        run.save_checkpoint(_state(9), keep=1)
+    with pytest.raises(RunDirError, match="is a symbolic link"):
+        create_run_dir(run.path, force=True)
+    assert sorted(p.name for p in outside.iterdir()) == ["step-000000001", "step-000000002", "step-000000003"]
+    assert all((p / "data.txt").read_text() == "keep" for p in outside.iterdir())
+
+
+def test_a_linked_checkpoint_is_never_deleted_through(run: RunDir, tmp_path: Path) -> None:
+    outside = _outside_checkpoints(tmp_path)
+    run.save_checkpoint(_state(5))
+    (run.path / "checkpoints" / "step-000000001").symlink_to(outside / "step-000000001", target_is_directory=True)
+    with pytest.raises(RunDirError, match=r"step-000000001 is a symbolic link"):
+        run.save_checkpoint(_state(6), keep=1)
+    with pytest.raises(RunDirError, match=r"step-000000001 is a symbolic link"):
+        create_run_dir(run.path, force=True)
+    assert (outside / "step-000000001" / "data.txt").read_text() == "keep"
+    assert run.load_checkpoint().step == 5
+
+
+@pytest.mark.parametrize(("name", "content", "words"), [
+    ("config.json", b'{"backbone": "caf\xe9", "epochs": 1}', r"config\.json is damaged \(not UTF-8 text"),
+    ("config.json", b"[" * 100_000, r"config\.json is damaged \(.*recursion limit"),
+    ("rules.rules", b"category caf\xe9\n", r"rules\.rules is damaged \(not UTF-8 text"),
+    ("rules.sha256", b"", r"rules\.sha256 is damaged \(it should read `<64 hex digits>  rules\.rules`\)"),
+    ("calibration.json", b"[" * 100_000, r"calibration\.json is damaged \(nested too deeply"),
+    ("pseudo_labels.json", b"[" * 100_000, r"pseudo_labels\.json is damaged \(nested too deeply"),
+    ("pseudo_labels.json", b'{"a": "\xff"}', r"pseudo_labels\.json is damaged \(not UTF-8 text"),
+    ("dire-run.json", b"[" * 100_000, r"dire-run\.json is damaged"),
+])
+def test_damaged_run_files_are_one_run_dir_error(run: RunDir, name: str, content: bytes, words: str) -> None:
+    run.write_config(Config(backbone="conv-small", epochs=1))
+    run.write_rules("category pushpins\n")
+    run.write_calibration({"threshold": 0.5})
+    run.write_pseudo_labels({"images": []})
+    (run.path / name).write_bytes(content)
+    with pytest.raises(RunDirError, match=rf"{words}.*; restore it from a copy of the run, or train the run again"):
+        reopened = open_run_dir(run.path)
+        reopened.read_config(Config)
+        reopened.read_rules()
+        reopened.read_calibration()
+        reopened.read_pseudo_labels()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused(run: RunDir, bad: float) -> None:
+    run.save_weights({"w": torch.tensor([1.0, bad]), "steps": torch.tensor([3])})
+    with pytest.raises(RunDirError, match=r"model\.safetensors holds NaN/inf values \(in w\); restore it"):
+        run.load_weights()
