@@ -12,13 +12,18 @@ What is measured, and how (docs/evaluation.md has the long form):
   warnings) and the verdicts all use this score.
 - **verdict** = score > the run's threshold, calibrated on validation normals at training
   time (never on test images); precision, recall and F1 at it.
-- **AU-sPRO** at FPR limits 0.01, 0.05, 0.1, 0.3 and 1.0, computed for speed on maps and
-  masks scaled so the longer side is `spro_side` pixels (default 256; masks nearest-neighbour,
-  absolute saturation areas scaled by the pixel-count ratio). Regions that vanish at that
-  size are dropped and counted in a warning. For the official full-resolution number, write
-  the TIFF maps (`maps_dir`) and run MVTec's script on them.
-- **per-rule stats**: violation rate (truth < 0.5) on good test images, per anomaly kind and
-  per defect type; pruned rules are listed, not measured.
+- **results per defect type**: each defect type's AUROC against the good images and its
+  detection rate at the threshold.
+- **AU-sPRO** at FPR limits 0.01, 0.05, 0.1, 0.3 and 1.0 in MVTec's official form: good +
+  logical, good + structural, and their mean (`spro.loco_au_spro`). Computed for speed on
+  maps and masks scaled so the longer side is `spro_side` pixels (default 256; masks
+  nearest-neighbour, absolute saturation areas scaled by the pixel-count ratio). Regions
+  that vanish at that size are dropped and counted in a warning. For the official
+  full-resolution number, write the TIFF maps (`maps_dir`) and run MVTec's script on them.
+- **per-rule stats**: per anomaly kind and defect type (and on good test images), the share
+  of images on which each rule is violated (`evidence.rule_violated`: its gate-weighted z,
+  what the score is built from, is at least 3) and the share on which it decides a flagged
+  image (violated, and the image's largest z); pruned rules are listed, not measured.
 - **timing**: images per second of inference (network, rules, nearest-neighbour search, map
   at full resolution; image decoding excluded) and the logic layer's share of that time.
 """
@@ -35,14 +40,14 @@ import torch
 from PIL import Image
 from pydantic import BaseModel, ConfigDict
 
-from dire_dsl.atomic import atomic_write_text
+from dire_dsl.atomic import GENERATOR, atomic_write_text
 from dire_dsl.data.loco import GOOD, LOGICAL, STRUCTURAL, MVTecLOCO
-from dire_dsl.eval.evidence import VIOLATED, rule_objects
+from dire_dsl.eval.evidence import rule_objects
 from dire_dsl.eval.inference import Scorer, open_run, select
-from dire_dsl.eval.metrics import auroc_interval, loco_image_auroc
+from dire_dsl.eval.metrics import auroc_interval, image_auroc, loco_image_auroc
 from dire_dsl.eval.rule_stats import rule_violation_stats
 from dire_dsl.eval.separation import separation
-from dire_dsl.eval.spro import FPR_LIMITS, DefectConfig, DefectRegion, au_spro
+from dire_dsl.eval.spro import FPR_LIMITS, DefectConfig, DefectRegion, LocoAuSpro, loco_au_spro
 from dire_dsl.eval.threshold import classify_at
 from dire_dsl.eval.tiff_maps import write_anomaly_map
 from dire_dsl.lang.diagnostics import DireError
@@ -96,7 +101,38 @@ class ClassificationBlock(_Model):
     f1: float
 
 
+class SproBlock(_Model):
+    """AU-sPRO per FPR limit ("0.05": ...) as MVTec LOCO reports it; None where not measured."""
+
+    logical: dict[str, float | None]
+    structural: dict[str, float | None]
+    mean: dict[str, float | None]
+
+    @classmethod
+    def of(cls, result: LocoAuSpro | None) -> SproBlock:
+        def limits(values: dict[float, float] | None) -> dict[str, float | None]:
+            return {str(limit): None if values is None else values[limit] for limit in FPR_LIMITS}
+
+        if result is None:
+            return cls(logical=limits(None), structural=limits(None), mean=limits(None))
+        return cls(logical=limits(result.logical), structural=limits(result.structural), mean=limits(result.mean))
+
+
+class DefectTypeBlock(_Model):
+    """One defect type against the good test images."""
+
+    defect_type: str
+    kind: str
+    images: int
+    auroc: float
+    detected: int  # images scored above the threshold
+    detection_rate: float
+
+
 class RuleRow(_Model):
+    """Per rule: the share of images on which it is violated (`*_rate(s)`) and on which it
+    decides a flagged image (`*_deciding`), on good images, per anomaly kind, per defect type."""
+
     rule: str
     line: int
     hard: bool
@@ -104,6 +140,9 @@ class RuleRow(_Model):
     normal_rate: float
     anomaly_rates: dict[str, float]
     defect_rates: dict[str, float]
+    normal_deciding: float
+    anomaly_deciding: dict[str, float]
+    defect_deciding: dict[str, float]
 
 
 class PrunedRule(_Model):
@@ -117,6 +156,12 @@ class RuleBlock(_Model):
     counts: dict[str, int]
     defect_counts: dict[str, int]
     pruned: list[PrunedRule]
+
+    def deciding_rule(self, defect_type: str) -> tuple[str, float] | None:
+        """The rule that decides the most images of a defect type, with its share (None: no rule decides any)."""
+        shares = [(row.defect_deciding.get(defect_type, 0.0), row.rule) for row in self.rules]
+        share, rule = max(shares, default=(0.0, ""), key=lambda item: item[0])
+        return (rule, share) if share > 0 else None
 
 
 class Timing(_Model):
@@ -153,6 +198,7 @@ class ImageRecord(_Model):
 class EvalReport(_Model):
     """Everything `dire eval` writes as JSON (field names are the stable interface)."""
 
+    generator: str = GENERATOR  # first, so `dire eval` recognises its own file at its top before replacing it
     category: str
     run: str
     data_root: str
@@ -161,7 +207,8 @@ class EvalReport(_Model):
     image_size: int
     n_images: dict[str, int]
     auroc: AurocBlock
-    au_spro: dict[str, float | None]
+    defect_types: list[DefectTypeBlock]
+    au_spro: SproBlock
     au_spro_side: int
     au_spro_regions: int
     separation: SeparationReport
@@ -197,7 +244,9 @@ class EvalReport(_Model):
             ("image AUROC logical", with_interval(self.auroc.logical, self.auroc.logical_ci95)),
             ("image AUROC structural", with_interval(self.auroc.structural, self.auroc.structural_ci95)),
             ("image AUROC mean", number(self.auroc.mean)),
-            ("AU-sPRO @0.05", number(self.au_spro.get("0.05"))),
+            ("AU-sPRO @0.05 logical", number(self.au_spro.logical["0.05"])),
+            ("AU-sPRO @0.05 structural", number(self.au_spro.structural["0.05"])),
+            ("AU-sPRO @0.05 mean", number(self.au_spro.mean["0.05"])),
             ("d' logical", dprime(self.separation.logical)),
             ("d' structural", dprime(self.separation.structural)),
             ("threshold (validation normals)", f"{self.threshold:.3f}"),
@@ -273,7 +322,6 @@ def evaluate(run_path: str | Path | TrainedRun, data_root: str | Path, category:
     records: list[ImageRecord] = []
     spro_maps: list[np.ndarray] = []
     spro_regions: list[list[DefectRegion]] = []
-    truths: dict[str, list[float]] = {name: [] for name in live}
     threshold = float(trained.calibration.threshold)
     for start in range(0, total, batch_size):
         items = [dataset[i] for i in range(start, min(total, start + batch_size))]
@@ -296,8 +344,6 @@ def evaluate(run_path: str | Path | TrainedRun, data_root: str | Path, category:
             truth = {name: float(logic.truth[offset, logic.rules.index(name)]) for name in live}
             z_all = trained.calibration.rule_z(scores.rule_violation[offset:offset + 1])[0]
             rule_z = {name: round(float(z_all[logic.rules.index(name)]), 4) for name in live}
-            for name, value in truth.items():
-                truths[name].append(value)
             score = float(anomaly_map.max())
             records.append(ImageRecord(
                 key=f"test/{split}/{path.name}", path=str(path.resolve()), split=split, image_id=path.stem,
@@ -305,12 +351,12 @@ def evaluate(run_path: str | Path | TrainedRun, data_root: str | Path, category:
                 anomalous=score > threshold, truth={k: round(v, 6) for k, v in truth.items()}, rule_z=rule_z))
         if on_progress is not None:
             on_progress(len(records), total)
-    return _measure(trained, category, data_root, records, truths, spro_maps, spro_regions, regions_of.dropped,
+    return _measure(trained, category, data_root, records, live, spro_maps, spro_regions, regions_of.dropped,
                     scorer, wall, spro_side, maps_dir, spro)
 
 
 def _measure(trained: TrainedRun, category: str, data_root: str | Path, records: list[ImageRecord],
-             truths: dict[str, list[float]], spro_maps: list[np.ndarray], spro_regions: list[list[DefectRegion]],
+             live: list[str], spro_maps: list[np.ndarray], spro_regions: list[list[DefectRegion]],
              dropped: int, scorer: Scorer, wall: float, spro_side: int, maps_dir: str | Path | None,
              spro: bool) -> EvalReport:
     scores = np.array([r.score for r in records], dtype=np.float64)
@@ -330,17 +376,20 @@ def _measure(trained: TrainedRun, category: str, data_root: str | Path, records:
                            structural=_separation(good, scores[np.array(splits) == STRUCTURAL]))
     warnings = [f"{kind}: {w}" for kind, block in (("logical", sep.logical), ("structural", sep.structural))
                 if block is not None for w in block.warnings]
-    au: dict[str, float | None] = {str(limit): None for limit in FPR_LIMITS}
     n_regions = sum(len(r) for r in spro_regions)
+    au = SproBlock.of(None)
     if spro and n_regions:
-        au = {str(limit): value for limit, value in au_spro(spro_maps, spro_regions).items()}
+        au = SproBlock.of(loco_au_spro(spro_maps, spro_regions, splits))
+        warnings.extend(f"au-spro: no {kind.split('_')[0]} defect region with pixels in the test set; its AU-sPRO "
+                        "and the mean are not computed" for kind in (LOGICAL, STRUCTURAL)
+                        if counts[kind] and not any(r for r, s in zip(spro_regions, splits) if s == kind))
     elif spro:
         warnings.append("au-spro: no defect region with pixels in the test set; AU-sPRO not computed")
     if dropped:
         warnings.append(f"au-spro: {dropped} defect region(s) vanished at {spro_side} px and were left out; "
                         "raise spro_side or use the TIFF maps with the official script")
     classification = classify_at(trained.calibration.threshold, scores, labels)
-    rules = _rule_block(trained, records, truths)
+    rules = _rule_block(trained, records, live)
     clock = scorer.clock
     timing = Timing(images=clock.images, inference_seconds=clock.inference_seconds,
                     images_per_second=clock.images_per_second, logic_seconds=clock.logic_seconds,
@@ -349,6 +398,7 @@ def _measure(trained: TrainedRun, category: str, data_root: str | Path, records:
     return EvalReport(
         category=category, run=str(trained.run.path), data_root=str(data_root), use_rules=trained.config.use_rules,
         backbone=trained.config.backbone, image_size=trained.config.image_size, n_images=counts,
+        defect_types=_defect_types(records),
         auroc=AurocBlock(logical=auroc.logical, structural=auroc.structural, mean=auroc.mean,
                          logical_ci95=interval[LOGICAL], structural_ci95=interval[STRUCTURAL]),
         au_spro=au, au_spro_side=spro_side, au_spro_regions=n_regions, separation=sep,
@@ -358,20 +408,39 @@ def _measure(trained: TrainedRun, category: str, data_root: str | Path, records:
         maps_dir=None if maps_dir is None else str(maps_dir))
 
 
-def _rule_block(trained: TrainedRun, records: list[ImageRecord], truths: dict[str, list[float]]) -> RuleBlock:
+def _defect_types(records: list[ImageRecord]) -> list[DefectTypeBlock]:
+    """Each defect type (the kind's name where an image has none) against all good test images."""
+    good = [r.score for r in records if r.split == GOOD]
+    groups: dict[str, list[ImageRecord]] = {}
+    for record in records:
+        if record.split != GOOD:
+            groups.setdefault(record.defect_type or record.split, []).append(record)
+    out = []
+    for name, group in sorted(groups.items(), key=lambda item: (item[1][0].split, item[0])):
+        detected = sum(r.anomalous for r in group)
+        out.append(DefectTypeBlock(defect_type=name, kind=group[0].split, images=len(group),
+                                   auroc=image_auroc(good, [r.score for r in group]), detected=detected,
+                                   detection_rate=detected / len(group)))
+    return out
+
+
+def _rule_block(trained: TrainedRun, records: list[ImageRecord], live: list[str]) -> RuleBlock:
     pruned = [PrunedRule(rule=name, gate=float(gate), reason=reason) for name, gate, reason in trained.calibration.pruned]
     kinds = [r.split for r in records]
     defects = [r.defect_type or r.split if r.split != GOOD else GOOD for r in records]
     rows: list[RuleRow] = []
-    if truths:
-        by_kind = rule_violation_stats(truths, kinds, threshold=VIOLATED, pruned=[p.rule for p in pruned])
-        by_defect = rule_violation_stats(truths, defects, threshold=VIOLATED)
+    if live:
+        rule_z = {name: [r.rule_z[name] for r in records] for name in live}
+        flagged = [r.anomalous for r in records]
+        by_kind = rule_violation_stats(rule_z, kinds, flagged, pruned=[p.rule for p in pruned])
+        by_defect = rule_violation_stats(rule_z, defects, flagged)
         defs = {rule.name: rule for rule in trained.program.rules}
         for stats, detail in zip(by_kind.rules, by_defect.rules):
             rule = defs[stats.rule]
             rows.append(RuleRow(rule=stats.rule, line=rule.span.line, hard=rule.hard, objects=list(rule_objects(rule)),
                                 normal_rate=stats.normal_rate, anomaly_rates=stats.anomaly_rates,
-                                defect_rates=detail.anomaly_rates))
+                                defect_rates=detail.anomaly_rates, normal_deciding=stats.normal_deciding,
+                                anomaly_deciding=stats.anomaly_deciding, defect_deciding=detail.anomaly_deciding))
         counts, defect_counts = by_kind.counts, by_defect.counts
     else:
         counts = {k: kinds.count(k) for k in sorted(set(kinds))}

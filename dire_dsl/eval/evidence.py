@@ -12,7 +12,7 @@ program (the IR node at the atom's source span), not from its text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -24,12 +24,24 @@ from dire_dsl.logic.compiler import LogicOutput
 from dire_dsl.logic.grounding import Grounding
 from dire_dsl.logic.regions import cell_labels
 
-VIOLATED = 0.5
+FALSE_BELOW = 0.5
+"""A truth below this is false: a member of an atom (a cell, an instance) to mark, or a rule
+an explanation notes as false. Falsity says where to point; whether a rule is violated is
+`rule_violated`'s call, since a rule as false on good images is no evidence."""
 Z_VIOLATED = 3.0
-"""A rule is abnormally violated when its violation is this many normal spreads above the
-validation normals' (see `Calibration.rule_z`): explanations rank rules by this, so a rule
-that is always half-true on good images is not taken for evidence."""
-"""A rule (or an atom's member) is violated when its truth is below this, as in rule_stats."""
+"""See `rule_violated`."""
+
+
+def rule_violated(z: float | np.ndarray) -> bool | np.ndarray:
+    """The one definition of "violated", used by `dire eval`, `dire explain`, the report and pointing.
+
+    A rule is violated on an image when its gate-weighted z (`Calibration.rule_z`: its
+    violation's distance above the validation normals', in their spreads) is at least
+    Z_VIOLATED. That z is what the image score is built from, so a rule that is as false on
+    good images as here is not violated, and a pruned rule (gate weight 0, z 0) never is.
+    """
+    return z >= Z_VIOLATED
+
 
 _SLOT = re.compile(r"^(?P<object>[A-Za-z_]\w*)#(?P<slot>\d+)$")
 
@@ -44,7 +56,7 @@ class Mark:
     truth: float
     box: tuple[float, float, float, float] | None = None
     mask: np.ndarray | None = None
-    partial: bool = False  # the rule holds as a whole; this member of it does not
+    partial: bool = False  # the rule is not violated (`rule_violated`); this member of it is false
 
 
 def _walk(node: object) -> Iterator[BaseModel]:
@@ -159,7 +171,7 @@ def atom_marks(program: ir.CheckedProgram, rule: ir.RuleDef, atom: Atom, groundi
     marks: list[Mark] = []
     if not atom.axes:
         value = float(truth)
-        if value >= VIOLATED:
+        if value >= FALSE_BELOW:
             return []
         boxes = [places.region_box(name, cell) for name, cell in what.regions] or [None]
         for obj in what.objects:
@@ -174,7 +186,7 @@ def atom_marks(program: ir.CheckedProgram, rule: ir.RuleDef, atom: Atom, groundi
     rows = []
     for index in np.ndindex(*truth.shape):
         weight = float(np.prod([w[i] for w, i in zip(weights, index)]))
-        if weight >= min_weight and truth[index] < VIOLATED:
+        if weight >= min_weight and truth[index] < FALSE_BELOW:
             rows.append((float(truth[index]), index))
     rows.sort(key=lambda row: row[0])
     for value, index in rows[:limit]:
@@ -204,22 +216,19 @@ def rule_marks(program: ir.CheckedProgram, logic: LogicOutput, grounding: Ground
 
 
 def violated_marks(program: ir.CheckedProgram, logic: LogicOutput, grounding: Grounding, image: int,
-                   skip: set[str] | frozenset[str] = frozenset(), per_rule: int = 8,
+                   violated: Collection[str], skip: Collection[str] = frozenset(), per_rule: int = 8,
                    partial: bool = True) -> list[Mark]:
-    """Marks of every violated rule of one image (truth < VIOLATED), rules in `skip` left out.
+    """Marks of the `violated` rules of one image (see `rule_violated`), rules in `skip` left out.
 
-    With `partial`, also the false members of rules that hold as a whole: a `forall` over 15
-    cells with one empty cell keeps a truth near 0.8 (p-mean-error), yet the empty cell is
-    exactly what a person wants to see. Such marks have `partial=True`.
+    With `partial`, also the false members of the rules that are not violated: a `forall`
+    over 15 cells with one empty cell keeps a truth near 0.8 (p-mean-error), yet the empty
+    cell is exactly what a person wants to see. Such marks have `partial=True`.
     """
     places = _Places(program)
     marks: list[Mark] = []
-    for position, name in enumerate(logic.rules):
-        if name in skip:
-            continue
-        holds = float(logic.truth[image, position]) >= VIOLATED
-        if holds and not partial:
+    for name in logic.rules:
+        if name in skip or (name not in violated and not partial):
             continue
         found = rule_marks(program, logic, grounding, image, name, per_rule, places)
-        marks.extend(replace(mark, partial=holds) for mark in found)
+        marks.extend(replace(mark, partial=name not in violated) for mark in found)
     return marks

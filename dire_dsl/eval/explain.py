@@ -6,12 +6,13 @@
 For every image: the score (max of the full-resolution anomaly map, as in `dire eval`), the
 verdict at the run's calibrated threshold, and every rule with its truth value, the
 measured quantities of its least-true atoms (`count(pushpin in compartment[2,3]) = 2,
-expected == 1`), its source line, and the objects it is about; violated rules (truth < 0.5)
-come first, then rules that hold as a whole but are false at some member (`false_at`: a
-`forall` over 15 compartments with one empty keeps a truth near 0.8), least true first,
-pruned rules last. With `out_dir`, an overlay PNG per image marks the instances, cells and
-regions behind each violated rule (and the false members of the others) next to the
-anomaly map.
+expected == 1`), its source line, and the objects it is about; violated rules
+(`evidence.rule_violated`: z ≥ 3 spreads of the validation normals, the distance the score is
+built from) come first, then the others, each group most abnormal first, pruned rules last.
+`false_at` names where a rule is false even when it holds as a whole (a `forall` over 15
+compartments with one empty keeps a truth near 0.8). With `out_dir`, an overlay PNG per
+image marks the instances, cells and regions behind each violated rule (and the false
+members of the others) next to the anomaly map.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from PIL import Image
 from pydantic import BaseModel
 
 from dire_dsl.atomic import atomic_write_bytes
-from dire_dsl.eval.evidence import VIOLATED, Z_VIOLATED, Mark, rule_objects, violated_marks
+from dire_dsl.eval.evidence import FALSE_BELOW, Mark, rule_objects, rule_violated, violated_marks
 from dire_dsl.eval.inference import Scorer, open_run, read_rgb
 from dire_dsl.eval.overlay import enlarge, heat_overlay, marks_overlay, png_bytes, side_by_side
 from dire_dsl.train.api import TrainedRun
@@ -40,7 +41,7 @@ class RuleExplanation(BaseModel):
     rule: str
     truth: float
     z: float  # violation in spreads of the validation normals (the logic distance of this rule)
-    violated: bool
+    violated: bool  # rule_violated(z): what the score counts
     hard: bool
     pruned: bool
     gate: float
@@ -79,16 +80,16 @@ def explain_scored(trained: TrainedRun, scores: BatchScores, index: int, image: 
     logic = scores.logic
     threshold = float(trained.calibration.threshold)
     rows = []
-    z_all = trained.calibration.rule_z(scores.rule_violation[index:index + 1])[0]
+    z_of = rule_z(trained, scores, index)
     for position, rule in enumerate(trained.program.rules):
         truth = float(logic.truth[index, logic.rules.index(rule.name)])
-        z = float(z_all[logic.rules.index(rule.name)])
+        z = z_of[rule.name]
         evidence = [line for atom in logic.atoms.get(rule.name, []) for line in atom.lines(index, limit=evidence_lines)]
         span = rule.span
         source = "\n".join(lines[span.line - 1:span.end_line]) if len(lines) >= span.end_line else rule.source
         rows.append(RuleExplanation(
             rule=rule.name, truth=truth, z=round(z, 3),
-            violated=(truth < VIOLATED or z >= Z_VIOLATED) and rule.name not in pruned, hard=rule.hard,
+            violated=rule_violated(z), hard=rule.hard,
             pruned=rule.name in pruned, gate=float(gates[position]), line=span.line, source=source,
             objects=list(rule_objects(rule)),
             false_at=list(dict.fromkeys(m.label for m in marks if m.rule == rule.name)), evidence=evidence))
@@ -98,10 +99,18 @@ def explain_scored(trained: TrainedRun, scores: BatchScores, index: int, image: 
                        violated=[row.rule for row in rows if row.violated], rules=rows)
 
 
+def rule_z(trained: TrainedRun, scores: BatchScores, index: int) -> dict[str, float]:
+    """Each rule's gate-weighted z on image `index` of a scored batch (0 for pruned rules)."""
+    z_all = trained.calibration.rule_z(scores.rule_violation[index:index + 1])[0]
+    return {name: float(z_all[position]) for position, name in enumerate(scores.logic.rules)}
+
+
 def marks_for(trained: TrainedRun, scores: BatchScores, index: int) -> list[Mark]:
-    """Marks of the violated (unpruned) rules of image `index`, and the false members of the others."""
+    """Marks of the violated rules of image `index`, and the false members of the others (unpruned)."""
     pruned = {name for name, *_ in trained.calibration.pruned}
-    return violated_marks(trained.program, scores.logic, scores.grounding, index, skip=pruned, partial=True)
+    violated = {name for name, z in rule_z(trained, scores, index).items() if rule_violated(z)}
+    return violated_marks(trained.program, scores.logic, scores.grounding, index, violated, skip=pruned,
+                          partial=True)
 
 
 def overlay_figure(pixels: np.ndarray, anomaly_map: np.ndarray, marks: Sequence[Mark], threshold: float,
@@ -112,12 +121,15 @@ def overlay_figure(pixels: np.ndarray, anomaly_map: np.ndarray, marks: Sequence[
     low = min(float(anomaly_map.min()), 0.0)
     heat = enlarge(heat_overlay(pixels, anomaly_map, low, top if top > low else low + 1.0))
     rules = marks_overlay(pixels, marks)
-    title = "violated rules" if marks else "no rule violated"
+    title = "violated rules" if any(not mark.partial for mark in marks) else "no rule violated"
     return side_by_side([rules, heat], [title, f"anomaly map (max {anomaly_map.max():.2f}, thr {threshold:.2f})"])
 
 
 def _overlay_name(path: Path, taken: set[str]) -> str:
-    base = f"{path.parent.name}_{path.stem}" if path.parent.name else path.stem
+    """`<folder>_<stem>.png`, the folder named from the resolved path (so `photo.png` given in its
+    own folder is never named `photo.png`), numbered `-2`, `-3`... past the names in `taken`."""
+    folder = path.resolve().parent.name
+    base = f"{folder}_{path.stem}" if folder else path.stem
     name, n = f"{base}.png", 1
     while name in taken:
         n += 1
@@ -126,9 +138,19 @@ def _overlay_name(path: Path, taken: set[str]) -> str:
     return name
 
 
+def overlay_paths(images: Sequence[str | Path], out_dir: str | Path) -> list[Path]:
+    """Where `explain` writes each image's overlay: one distinct file per image, never an input image
+    (an input lying in `out_dir` keeps its name out of use), so callers can check them before scoring."""
+    out = Path(out_dir)
+    paths = [Path(p) for p in images]
+    taken = {p.name for p in paths if p.resolve().parent == out.resolve()}
+    return [out / _overlay_name(path, taken) for path in paths]
+
+
 def explain(run_path: str | Path | TrainedRun, images: Sequence[str | Path], out_dir: str | Path | None = None,
             batch_size: int = 16) -> list[Explanation]:
-    """Explain each image; with `out_dir`, also write `<out_dir>/<folder>_<stem>.png` overlays.
+    """Explain each image; with `out_dir`, also write `<out_dir>/<folder>_<stem>.png` overlays
+    (`overlay_paths`).
 
     Raises the run's errors (RunDirError, RulesError) for a bad run folder and ImageReadError
     (a DataError) naming the first image that cannot be read, before scoring anything.
@@ -138,7 +160,7 @@ def explain(run_path: str | Path | TrainedRun, images: Sequence[str | Path], out
     pixels = [read_rgb(p) for p in paths]
     scorer = Scorer(trained)
     lines = _source_lines(trained)
-    taken: set[str] = set()
+    targets = overlay_paths(paths, out_dir) if out_dir is not None else []
     out: list[Explanation] = []
     for start in range(0, len(paths), batch_size):
         chunk = pixels[start:start + batch_size]
@@ -148,9 +170,9 @@ def explain(run_path: str | Path | TrainedRun, images: Sequence[str | Path], out
             marks = marks_for(trained, scores, offset)
             explanation = explain_scored(trained, scores, offset, str(path), float(anomaly_map.max()), lines,
                                          marks=marks)
-            if out_dir is not None:
+            if targets:
                 figure = overlay_figure(image, anomaly_map, marks, explanation.threshold)
-                target = Path(out_dir) / _overlay_name(path, taken)
+                target = targets[start + offset]
                 atomic_write_bytes(target, png_bytes(figure))
                 explanation.overlay = str(target)
             out.append(explanation)
@@ -163,15 +185,15 @@ def render_text(explanations: Sequence[Explanation], all_rules: bool = True) -> 
     for item in explanations:
         head = (f"{item.image}: {item.verdict.upper()} (score {item.score:.3f}, threshold {item.threshold:.3f})"
                 + (f"; violated: {', '.join(item.violated)}" if item.violated else "; no rule violated"))
-        usual = [row.rule for row in item.rules if row.violated and row.z < Z_VIOLATED]
+        usual = [row.rule for row in item.rules if not row.violated and not row.pruned and row.truth < FALSE_BELOW]
         if usual:  # false here, but as false on the validation normals: the score is a distance from those
-            head += (f" ({', '.join(usual)}: as false on the validation normals, so not counted in the score; "
-                     "a rule false on good images is not learnt yet)")
+            head += (f" ({', '.join(usual)}: false, but as false on the validation normals, so not violated and "
+                     "not counted in the score; a rule false on good images is not learnt yet)")
         lines = [head]
         for row in item.rules:
             if not all_rules and not row.violated:
                 continue
-            status = "PRUNED" if row.pruned else ("VIOLATED" if row.violated else "holds")
+            status = "PRUNED" if row.pruned else ("VIOLATED" if row.violated else "normal")
             about = f" [about {', '.join(row.objects)}]" if row.objects else ""
             lines.append(f"  {status:8} {row.rule} (truth {row.truth:.3f}, {row.z:+.1f} normal spreads, line {row.line}){about}")
             first, *rest = row.source.splitlines() or [""]

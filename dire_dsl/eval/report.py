@@ -5,8 +5,10 @@
 
 Sections (each a `<section id=...>`): `warnings` (separation warnings first, in red, so
 "80% AUROC" with collapsed scores cannot hide), `summary` (the metrics), `histograms` (score
-histogram per split, with the threshold), `roc` (ROC curves), `rules` (violation rate of
-each rule on good images, per anomaly kind and per defect type), `pruned` (rules not
+histogram per split, with the threshold), `roc` (ROC curves), `defect-types` (each defect
+type's AUROC against the good images, its detection rate at the threshold and the rule that
+decides it most often), `rules` (how often each rule is violated, and decides a flagged
+image, on good images, per anomaly kind and per defect type), `pruned` (rules not
 measured), `false-positives` and `false-negatives` (the worst ones, each with the violated
 rules' marks, the anomaly map and the rules' evidence; when there are none, the closest
 calls), and `timing`. The examples are scored again with the run: pass `run`, or the
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dire_dsl.atomic import atomic_write_text
+from dire_dsl.atomic import GENERATOR, atomic_write_text
 from dire_dsl.eval.evaluate import EvalReport, ImageRecord
 from dire_dsl.eval.explain import Explanation, explain_scored, marks_for, overlay_figure
 from dire_dsl.eval.inference import Scorer, open_run, read_rgb
@@ -104,11 +106,15 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], names: int = 1)
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def _rate(value: float | None, alarm: bool = False) -> str:
-    if value is None:
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _rates(violated: float | None, deciding: float | None, alarm: bool = False) -> str:
+    if violated is None or deciding is None:
         return "–"
-    text = f"{value:.0%}"
-    return f'<span class="hi">{text}</span>' if alarm and value > 0 else text
+    text = f"{violated:.0%} / {deciding:.0%}"
+    return f'<span class="hi">{text}</span>' if alarm and violated > 0 else text
 
 
 def _warnings(report: EvalReport) -> str:
@@ -121,8 +127,10 @@ def _warnings(report: EvalReport) -> str:
 
 def _summary(report: EvalReport) -> str:
     rows = [[html.escape(name), html.escape(value)] for name, value in report.summary()]
-    for limit, value in report.au_spro.items():
-        rows.append([f"AU-sPRO @{limit}", "n/a" if value is None else f"{value:.3f}"])
+    spro = report.au_spro
+    for limit in spro.mean:
+        rows.append([f"AU-sPRO @{limit} logical / structural / mean",
+                     " / ".join(_number(values[limit]) for values in (spro.logical, spro.structural, spro.mean))])
     for kind, block in (("logical", report.separation.logical), ("structural", report.separation.structural)):
         if block is not None:
             rows.append([f"gap / relative gap ({kind})", f"{block.gap:.3f} / {block.relative_gap:.3f}"])
@@ -130,9 +138,24 @@ def _summary(report: EvalReport) -> str:
     rows.append(["TP / FP / TN / FN", f"{c.true_positives} / {c.false_positives} / {c.true_negatives} / "
                                       f"{c.false_negatives}"])
     note = (f'<p class="meta">Image score = max of the full-resolution anomaly map (what the official script reads). '
-            f"AU-sPRO computed with the longer side at {report.au_spro_side} px over {report.au_spro_regions} "
-            f"defect regions. Threshold from validation normals only.</p>")
+            f"AU-sPRO as MVTec LOCO reports it (good + logical, good + structural, their mean), computed with the "
+            f"longer side at {report.au_spro_side} px over {report.au_spro_regions} defect regions. Threshold from "
+            "validation normals only.</p>")
     return _table(["metric", "value"], rows) + note
+
+
+def _defect_types(report: EvalReport) -> str:
+    if not report.defect_types:
+        return "<p>No anomalous test image.</p>"
+    rows = []
+    for block in report.defect_types:
+        decider = report.rules.deciding_rule(block.defect_type)
+        rows.append([html.escape(block.defect_type), html.escape(block.kind), str(block.images), f"{block.auroc:.3f}",
+                     f"{block.detected} ({block.detection_rate:.0%})",
+                     "–" if decider is None else f"{html.escape(decider[0])} ({decider[1]:.0%})"])
+    note = ('<p class="meta">AUROC of each defect type against all good test images; detected = scored above the '
+            "threshold; the rule that decides the most of its images (see Rule violations).</p>")
+    return note + _table(["defect type", "kind", "images", "AUROC", "detected", "mostly decided by"], rows, names=2)
 
 
 def _rules(report: EvalReport) -> str:
@@ -146,11 +169,14 @@ def _rules(report: EvalReport) -> str:
     rows = []
     for row in block.rules:
         rows.append([html.escape(row.rule + (" (hard)" if row.hard else "")), str(row.line),
-                     html.escape(", ".join(row.objects)), _rate(row.normal_rate, alarm=True),
-                     *(_rate(row.anomaly_rates.get(k)) for k in kinds),
-                     *(_rate(row.defect_rates.get(d)) for d in defects)])
-    note = ('<p class="meta">Share of images on which the rule is violated (truth &lt; 0.5). On good images this '
-            "is a false-alarm source (highlighted when above 0); on anomalies, what the rule catches.</p>")
+                     html.escape(", ".join(row.objects)),
+                     _rates(row.normal_rate, row.normal_deciding, alarm=True),
+                     *(_rates(row.anomaly_rates.get(k), row.anomaly_deciding.get(k)) for k in kinds),
+                     *(_rates(row.defect_rates.get(d), row.defect_deciding.get(d)) for d in defects)])
+    note = ('<p class="meta">Per cell: the share of images on which the rule is violated (its violation at least '
+            "3 spreads of the validation normals above theirs: what the score counts) / the share on which it decides "
+            "a flagged image (violated, and the image's largest z). On good images this is a false-alarm source "
+            "(highlighted when above 0); on anomalies, what the rule catches.</p>")
     return note + _table(header, rows, names=3)
 
 
@@ -211,6 +237,7 @@ def render_report(report: EvalReport, false_positives: Sequence[Example] = (), f
         ("summary", "Metrics", _summary(report)),
         ("histograms", "Score histograms per split", _img(histogram, "score histograms")),
         ("roc", "ROC curves", _img(roc, "ROC curves")),
+        ("defect-types", "Results by defect type", _defect_types(report)),
         ("rules", "Rule violations", _rules(report)),
         ("pruned", "Pruned rules", _pruned(report)),
         ("false-positives", "Worst false positives", _examples(false_positives, real_fp, "false positive")),
@@ -218,7 +245,7 @@ def render_report(report: EvalReport, false_positives: Sequence[Example] = (), f
         ("timing", "Timing", _timing(report)),
     ]
     body = "".join(f'<section id="{sid}"><h2>{html.escape(name)}</h2>{content}</section>' for sid, name, content in sections)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}"><title>{html.escape(title)}</title>'
             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1><p class=\"meta\">{meta}</p>"
             f"{body}</body></html>\n")
 

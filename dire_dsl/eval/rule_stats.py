@@ -1,8 +1,13 @@
-"""Which rules fire, and on what: per-rule violation rates per test label.
+"""Which rules fire, and on what: per rule and test label, how often it is violated and how
+often it is the rule that decides the score.
 
-A useful rule fires on some anomaly type and almost never on normal images; a rule that
-fires on normals is a false-alarm source, one that never fires is dead weight. Pruned rules
-(dropped before evaluation) are listed so a report can say they were not measured.
+A rule is violated on an image when its gate-weighted z is at least Z_VIOLATED
+(`evidence.rule_violated`, the definition `dire explain` uses too). It *decides* a flagged
+image when it is violated there and its z is the image's largest: the rule the image's
+logic distance comes from. A useful rule is violated on some anomaly type and almost never
+on normal images; one violated on normals is a false-alarm source, one never violated is
+dead weight. Pruned rules (dropped before evaluation) are listed so a report can say they
+were not measured.
 """
 
 from __future__ import annotations
@@ -12,16 +17,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dire_dsl.eval.evidence import rule_violated
 from dire_dsl.eval.metrics import GOOD
 
 
 @dataclass(frozen=True)
 class RuleStats:
-    """Share of images of each label on which the rule is violated (truth < threshold)."""
+    """Per label, the share of images on which the rule is violated, and on which it decides a flagged image."""
 
     rule: str
     normal_rate: float
     anomaly_rates: dict[str, float]
+    normal_deciding: float
+    anomaly_deciding: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -34,43 +42,52 @@ class RuleReport:
 
 
 def rule_violation_stats(
-    truth: Mapping[str, Sequence[float] | np.ndarray],
+    rule_z: Mapping[str, Sequence[float] | np.ndarray],
     labels: Sequence[str],
+    flagged: Sequence[bool] | np.ndarray,
     *,
-    threshold: float = 0.5,
     normal_label: str = GOOD,
     pruned: Sequence[str] = (),
 ) -> RuleReport:
-    """Violation rate of every rule on normal images and on each anomaly type.
+    """Violation and deciding rates of every rule on normal images and on each anomaly type.
 
-    `truth[rule][i]` is the rule's truth value in [0, 1] on image i, and `labels[i]` is
-    image i's type (`normal_label` for defect-free images). A rule counts as violated on an
-    image when its truth value is strictly below `threshold`.
+    `rule_z[rule][i]` is the rule's gate-weighted z on image i (`Calibration.rule_z`),
+    `labels[i]` is image i's type (`normal_label` for defect-free images) and `flagged[i]`
+    says whether image i scored above the threshold. On a tie for the largest z, the rule
+    given first decides.
     """
     kinds = np.asarray(labels, dtype=object)
     if kinds.ndim != 1 or kinds.size == 0:
         raise ValueError("labels must be a non-empty 1-D sequence, one anomaly type per image")
-    if not truth:
-        raise ValueError("no rules given; pass rule name → truth value per image")
-    if not 0 < threshold <= 1:
-        raise ValueError(f"threshold must lie in (0, 1], got {threshold}")
+    if not rule_z:
+        raise ValueError("no rules given; pass rule name → z per image")
+    alarms = np.asarray(flagged, dtype=bool)
+    if alarms.shape != kinds.shape:
+        raise ValueError(f"got {alarms.size} flags for {kinds.size} images; pass one per image")
     names = sorted(set(kinds.tolist()))
     if normal_label not in names:
         raise ValueError(
             f"no image labelled {normal_label!r} (labels: {names}); normal rates need normal images"
         )
+    z = np.stack([_checked(rule, values, kinds.size) for rule, values in rule_z.items()])
+    violated = rule_violated(z)
+    deciding = violated & (np.arange(len(z))[:, None] == np.argmax(z, axis=0)) & alarms
     masks = {name: kinds == name for name in names}
 
     stats = []
-    for rule, values in truth.items():
-        array = np.asarray(values, dtype=np.float64)
-        if array.shape != kinds.shape:
-            raise ValueError(f"rule {rule!r} has {array.size} truth values for {kinds.size} images")
-        if not np.all((array >= 0) & (array <= 1)):
-            raise ValueError(f"rule {rule!r} has truth values outside [0, 1] or NaN")
-        violated = array < threshold
-        rates = {name: float(np.mean(violated[mask])) for name, mask in masks.items()}
-        normal_rate = rates.pop(normal_label)
-        stats.append(RuleStats(rule=rule, normal_rate=normal_rate, anomaly_rates=rates))
+    for rule, hits, decides in zip(rule_z, violated, deciding):
+        rates = {name: float(np.mean(hits[mask])) for name, mask in masks.items()}
+        shares = {name: float(np.mean(decides[mask])) for name, mask in masks.items()}
+        stats.append(RuleStats(rule=rule, normal_rate=rates.pop(normal_label), anomaly_rates=rates,
+                               normal_deciding=shares.pop(normal_label), anomaly_deciding=shares))
     counts = {name: int(np.count_nonzero(mask)) for name, mask in masks.items()}
     return RuleReport(rules=tuple(stats), counts=counts, pruned=tuple(pruned))
+
+
+def _checked(rule: str, values: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (n,):
+        raise ValueError(f"rule {rule!r} has {array.size} z values for {n} images")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"rule {rule!r} has NaN or infinite z values")
+    return array

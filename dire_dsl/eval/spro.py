@@ -9,6 +9,11 @@ by the limit.
 The official script samples thresholds and refines them where the curve jumps; here every distinct
 score is a threshold, which is the curve the official one converges to. One sort of the
 defect-free scores plus one of the weighted defect pixels makes it O(N log N).
+
+MVTec LOCO reports AU-sPRO per anomaly kind (`loco_au_spro`): one curve over the good and the
+logical images, one over the good and the structural images, and the mean of the two. A
+single curve over all test images is a different, lower number (every good pixel counts
+once, but the regions of both kinds share one mean) and is not comparable with papers.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from dire_dsl.eval.metrics import GOOD, LOGICAL, SPLITS, STRUCTURAL
+
 FPR_LIMITS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.3, 1.0)
-"""The official limits; 0.05 is the one papers report."""
+"""The official limits; papers report the mean of `loco_au_spro` at 0.05."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,52 @@ def au_spro(
     """AU-sPRO per FPR limit, from one curve."""
     curve = spro_curve(anomaly_maps, regions)
     return {float(limit): area_under_curve(curve.fpr, curve.spro, float(limit)) for limit in limits}
+
+
+@dataclass(frozen=True)
+class LocoAuSpro:
+    """MVTec LOCO's localization block: AU-sPRO per FPR limit over good + logical and over
+    good + structural images, and their mean.
+
+    A kind is None when the test set has no region of it; `mean` is None unless both kinds
+    are present, so it always means what papers report.
+    """
+
+    logical: dict[float, float] | None
+    structural: dict[float, float] | None
+    mean: dict[float, float] | None
+
+
+def loco_au_spro(
+    anomaly_maps: Sequence[np.ndarray],
+    regions: Sequence[Sequence[DefectRegion]],
+    splits: Sequence[str],
+    limits: Sequence[float] = FPR_LIMITS,
+) -> LocoAuSpro:
+    """AU-sPRO the way MVTec LOCO's evaluation reports it; `splits[i]` is image i's test folder.
+
+    Each kind gets its own curve over its images and the good ones, as in the official
+    script; pooling both kinds into one curve gives a different number.
+    """
+    if len(splits) != len(anomaly_maps):
+        raise ValueError(f"got {len(anomaly_maps)} anomaly maps but {len(splits)} split labels; "
+                         "pass one label per image")
+    unknown = sorted(set(splits) - set(SPLITS))
+    if unknown:
+        raise ValueError(f"unknown split label(s) {unknown}; expected one of {list(SPLITS)}")
+
+    def kind(name: str) -> dict[float, float] | None:
+        chosen = [i for i, split in enumerate(splits) if split in (GOOD, name)]
+        if not any(regions[i] for i in chosen if splits[i] == name):
+            return None
+        return au_spro([anomaly_maps[i] for i in chosen], [regions[i] for i in chosen], limits)
+
+    logical, structural = kind(LOGICAL), kind(STRUCTURAL)
+    if logical is None and structural is None:
+        raise ValueError("no defect regions in any anomalous image; AU-sPRO needs anomalous images with masks")
+    mean = None if logical is None or structural is None else \
+        {limit: (logical[limit] + structural[limit]) / 2 for limit in logical}
+    return LocoAuSpro(logical=logical, structural=structural, mean=mean)
 
 
 def _region_entries(scores: np.ndarray, config: DefectConfig) -> tuple[np.ndarray, np.ndarray]:

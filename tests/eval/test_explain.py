@@ -41,17 +41,18 @@ def test_marks_point_at_the_broken_cells(tiny_rules: Path) -> None:
                 pins.append(_disc(cx + 0.05, cy))  # two pins in compartment [1,1]
     grounding = grounding_from_masks(program, [{"pushpin": torch.stack(pins)}], slots=24)
     logic = compile_program(program)(grounding)
-    marks = violated_marks(program, logic, grounding, 0)
+    marks = violated_marks(program, logic, grounding, 0, violated={"all_separators"})
     cells = {m.label for m in marks if m.rule == "one_per_compartment"}
     assert cells == {"compartment[1,1]", "compartment[2,3]"}
     boxed = next(m for m in marks if m.label == "compartment[1,1]")
     assert boxed.box == pytest.approx(region.cell_box(0, 0))
     assert boxed.mask is not None and boxed.mask.max() > 0.5  # the two pins inside the box are drawn
-    # 13 of 15 compartments are right, so the forall holds as a whole: its broken cells are partial marks
+    # 13 of 15 compartments are right and the rule is not violated: its broken cells are partial marks
     assert float(logic.rule("one_per_compartment")[0]) >= 0.5 and boxed.partial
     assert not any(m.rule == "fifteen_pins" for m in marks)  # 15 pins in all: nothing to mark
-    assert all(not m.partial for m in marks if m.rule == "all_separators")  # no separator at all: violated
-    assert not any(m.partial for m in violated_marks(program, logic, grounding, 0, partial=False))
+    assert all(not m.partial for m in marks if m.rule == "all_separators")  # the violated rule's marks are whole
+    only = violated_marks(program, logic, grounding, 0, violated={"all_separators"}, partial=False)
+    assert only and {m.rule for m in only} == {"all_separators"} and not any(m.partial for m in only)
 
 
 def test_rules_know_their_objects(tiny_rules: Path) -> None:
@@ -86,7 +87,8 @@ def test_explain_names_every_rule_violated_first(tiny_run: Path, images: list[Pa
             assert rule.line == lines[rule.rule]
             assert rule.source.lstrip().startswith(f"rule {rule.rule}")
             assert rule.evidence and all("truth" in e for e in rule.evidence)
-            assert rule.violated == (rule.truth < 0.5 and not rule.pruned)
+            assert rule.violated == (rule.z >= 3.0)  # the one definition: what the score counts
+            assert not (rule.pruned and rule.violated)
         assert item.overlay is not None
         with Image.open(item.overlay) as overlay:
             assert overlay.format == "PNG"
@@ -125,15 +127,19 @@ def test_every_shipped_rule_knows_its_objects(rules: Path) -> None:
 
 
 def _row(rule: str, truth: float, z: float) -> RuleExplanation:
-    return RuleExplanation(rule=rule, truth=truth, z=z, violated=truth < 0.5 or z >= 3.0, hard=False, pruned=False,
+    return RuleExplanation(rule=rule, truth=truth, z=z, violated=z >= 3.0, hard=False, pruned=False,
                            gate=1.0, line=3, source=f"rule {rule}: ...", objects=["pin"], false_at=[], evidence=[])
 
 
 def test_a_rule_as_false_as_on_the_normals_is_said_not_to_count() -> None:
-    rows = [_row("new_break", 0.1, 12.0), _row("never_learnt", 0.0, 0.0), _row("fine", 1.0, 0.0)]
-    head = render_text([Explanation(image="a.png", score=9.0, threshold=2.0, verdict="anomalous",
-                                    violated=["new_break", "never_learnt"], rules=rows)]).splitlines()[0]
-    assert "violated: new_break, never_learnt (never_learnt: as false on the validation normals" in head
+    rows = [_row("new_break", 0.1, 12.0), _row("never_learnt", 0.0, 0.0), _row("fine", 1.0, 0.0),
+            _row("above_normal", 0.7, 4.0)]
+    text = render_text([Explanation(image="a.png", score=9.0, threshold=2.0, verdict="anomalous",
+                                    violated=["new_break", "above_normal"], rules=rows)])
+    head = text.splitlines()[0]
+    assert "violated: new_break, above_normal (never_learnt: false, but as false on the validation normals" in head
+    # VIOLATED means z >= 3 spreads, whatever the truth: a rule at truth 0.7 can be violated, one at 0.0 not.
+    assert "VIOLATED above_normal (truth 0.700" in text and "normal   never_learnt (truth 0.000" in text
     clean = render_text([Explanation(image="b.png", score=9.0, threshold=2.0, verdict="anomalous",
                                      violated=["new_break"], rules=rows[:1])]).splitlines()[0]
     assert clean.endswith("violated: new_break")

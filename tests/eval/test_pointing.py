@@ -18,9 +18,10 @@ def test_defect_objects_use_the_rules_names(tiny_loco: Path) -> None:
     assert defect_objects(tiny_loco) is None  # not a SynLOCO category folder
 
 
-def _record(defect: str, truth: dict[str, float]) -> ImageRecord:
+def _record(defect: str, rule_z: dict[str, float]) -> ImageRecord:
     return ImageRecord(key=f"test/logical_anomalies/{defect}.png", path="x", split="logical_anomalies",
-                       image_id=defect, defect_type=defect, score=0.0, anomalous=False, truth=truth)
+                       image_id=defect, defect_type=defect, score=0.0, anomalous=False,
+                       truth={name: 0.1 for name in rule_z}, rule_z=rule_z)
 
 
 def test_pointing_counts_the_most_violated_rule(tiny_run: Path, tiny_loco: Path, tiny_rules: Path) -> None:
@@ -30,10 +31,10 @@ def test_pointing_counts_the_most_violated_rule(tiny_run: Path, tiny_loco: Path,
     real = pointing(report, program, changed)
     assert real.images == report.n_images["logical_anomalies"]
     assert real.rate is not None and 0.0 <= real.rate <= 1.0
-    base = {r.name: 0.9 for r in program.rules}
+    base = {r.name: 2.9 for r in program.rules}  # false everywhere (truth 0.1), yet under 3 spreads: not violated
     records = [
-        _record("missing_pushpin", {**base, "fifteen_pins": 0.1, "all_separators": 0.3}),  # hit
-        _record("missing_separator", {**base, "fifteen_pins": 0.1, "all_separators": 0.3}),  # miss: pin rule first
+        _record("missing_pushpin", {**base, "fifteen_pins": 9.0, "all_separators": 4.0}),  # hit
+        _record("missing_separator", {**base, "fifteen_pins": 9.0, "all_separators": 4.0}),  # miss: pin rule first
         _record("missing_pushpin", base),  # miss: nothing violated
     ]
     staged = pointing(report.model_copy(update={"images": records}), program, changed)

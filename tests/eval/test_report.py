@@ -13,8 +13,8 @@ from PIL import Image
 from dire_dsl.eval.evaluate import EvalReport, evaluate
 from dire_dsl.eval.report import render_report, worst_cases, write_report
 
-SECTIONS = ("warnings", "summary", "histograms", "roc", "rules", "pruned", "false-positives", "false-negatives",
-            "timing")
+SECTIONS = ("warnings", "summary", "histograms", "roc", "defect-types", "rules", "pruned", "false-positives",
+            "false-negatives", "timing")
 
 
 class _Collect(HTMLParser):
@@ -83,7 +83,19 @@ def test_tables_name_rules_and_metrics(parsed: _Collect, report: EvalReport) -> 
     for row in report.rules.rules:
         assert row.rule in rules_text
     summary = " ".join(parsed.sections["summary"])
-    assert "image AUROC logical" in summary and "AU-sPRO @0.05" in summary and "d' logical" in summary
+    assert "image AUROC logical" in summary and "d' logical" in summary
+    for kind in ("logical", "structural", "mean"):  # MVTec's form, never one pooled number
+        assert f"AU-sPRO @0.05 {kind}" in summary
+    assert "AU-sPRO @0.05 logical / structural / mean" in summary
+    assert "truth < 0.5" not in rules_text and "3 spreads of the validation normals" in rules_text
+
+
+def test_defect_types_section_gives_auroc_and_detection(parsed: _Collect, report: EvalReport) -> None:
+    text = " ".join(parsed.sections["defect-types"])
+    assert report.defect_types
+    for block in report.defect_types:
+        assert block.defect_type in text and f"{block.auroc:.3f}" in text
+        assert f"{block.detected} ({block.detection_rate:.0%})" in text
 
 
 def test_examples_are_the_worst_errors_or_closest_calls(report: EvalReport) -> None:

@@ -16,6 +16,7 @@ from dire_dsl.eval.spro import (
     DefectRegion,
     area_under_curve,
     au_spro,
+    loco_au_spro,
     parse_defects_config,
     spro_curve,
 )
@@ -252,3 +253,42 @@ def test_input_errors_say_what_to_do() -> None:
         au_spro([np.full((4, 4), np.nan)], [[region]])
     with pytest.raises(ValueError, match="no anomaly maps"):
         au_spro([], [])
+
+
+def loco_case() -> tuple[list[np.ndarray], list[list[DefectRegion]], list[str]]:
+    """One good, one logical, one structural 2×3 image; the logical defect scores high, the
+    structural one low, and the structural image's free pixels outscore the good image's."""
+    good = np.array([[0.0, 1, 2], [3, 4, 5]])
+    logical = np.array([[9.0, 8, 0.5], [1.5, 2.5, 3.5]])
+    structural = np.array([[6.0, 7, 4.5], [2.2, 5.5, 0.2]])
+    top = np.array([[True, True, False], [False, False, False]])
+    right = np.array([[False, False, True], [False, True, False]])
+    regions = [[], [DefectRegion(top, RELATIVE_FULL)], [DefectRegion(right, ABSOLUTE_3)]]
+    return [good, logical, structural], regions, ["good", "logical_anomalies", "structural_anomalies"]
+
+
+def test_loco_au_spro_is_per_kind_with_the_good_images_like_mvtec() -> None:
+    maps, regions, splits = loco_case()
+    result = loco_au_spro(maps, regions, splits, limits=(0.3, 1.0))
+    # MVTec's definition: one curve over good + logical, one over good + structural, then their mean.
+    for limit in (0.3, 1.0):
+        logical = reference_au_spro(maps[:2], regions[:2], limit)
+        structural = reference_au_spro([maps[0], maps[2]], [regions[0], regions[2]], limit)
+        assert result.logical[limit] == pytest.approx(logical, abs=1e-12)
+        assert result.structural[limit] == pytest.approx(structural, abs=1e-12)
+        assert result.mean[limit] == pytest.approx((logical + structural) / 2, abs=1e-12)
+        # One curve over all three images (what `dire eval` used to report) is another number.
+        assert abs(reference_au_spro(maps, regions, limit) - result.mean[limit]) > 0.01
+
+
+def test_loco_au_spro_without_one_kind_has_no_mean() -> None:
+    maps, regions, splits = loco_case()
+    result = loco_au_spro(maps[:2], regions[:2], splits[:2])
+    assert result.structural is None and result.mean is None
+    assert result.logical == pytest.approx(au_spro(maps[:2], regions[:2]), abs=1e-12)
+    with pytest.raises(ValueError, match="unknown split"):
+        loco_au_spro(maps, regions, ["good", "logical", "structural"])
+    with pytest.raises(ValueError, match="one label per image"):
+        loco_au_spro(maps, regions, splits[:2])
+    with pytest.raises(ValueError, match="no defect regions"):
+        loco_au_spro(maps, [[], [], []], splits)
