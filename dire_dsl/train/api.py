@@ -13,13 +13,14 @@ import torch
 from dire_dsl.lang import ir
 from dire_dsl.lang.program import check_source, load_rules, read_rules_text
 from dire_dsl.lang.diagnostics import DireError, RulesCheckError
-from dire_dsl.train.config import TrainConfig, input_shape, settings_for
+from dire_dsl.train.checkpoint import summarize, tensor_problems
+from dire_dsl.train.config import MAX_SLOTS, TrainConfig, input_shape, settings_for
 from dire_dsl.train.dataset import TrainData, load_train_data, native_size
 from dire_dsl.train.detector import Detector, build_detector
 from dire_dsl.train.distributed import barrier, process_group
 from dire_dsl.train.loop import train_detector
 from dire_dsl.train.pseudo_grounding import check_grounding_backbone
-from dire_dsl.train.run_dir import (CALIBRATION, RULES, RULES_HASH, WEIGHTS, RunDir, RunDirError,
+from dire_dsl.train.run_dir import (CALIBRATION, RESTORE, RULES, RULES_HASH, WEIGHTS, RunDir, RunDirError,
                                     check_new_run_dir, create_run_dir, open_run_dir)
 from dire_dsl.train.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
 from dire_dsl.vision.heads import HeadLayout
@@ -45,8 +46,9 @@ class TrainedRun:
 
 
 def slots_for(max_instances: int) -> int:
-    """Instance slots per object: room for the most instances seen, plus anomalies with extras."""
-    return max(8, math.ceil(1.5 * max_instances) + 2)
+    """Instance slots per object: room for the most instances seen, plus anomalies with extras
+    (at most MAX_SLOTS, the bound a run's config.json is checked against)."""
+    return min(MAX_SLOTS, max(8, math.ceil(1.5 * max_instances) + 2))
 
 
 def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category: str | None = None,
@@ -77,7 +79,7 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
         stride = probe.model.backbone.strides[0]
         height, width = config.input_hw()
         say("loading data")
-        data = load_train_data(program, config, layout, (height // stride, width // stride))
+        data = load_train_data(program, config, layout, (height // stride, width // stride), on_phase=say)
         if not resume:
             config = config.model_copy(update={
                 "slots": slots_for(data.max_instances),
@@ -89,8 +91,7 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
             run.write_pseudo_labels(data.pseudo_labels)
         say("training")
         detector = train_detector(program, config, data, run, resume=resume, on_step=on_step)
-        say("calibrating on validation normals")
-        calibration = calibrate(detector, data, config)
+        calibration = calibrate(detector, data, config, on_phase=say)
         if rank == 0:
             run.save_weights(detector)
             run.write_calibration(calibration)
@@ -137,11 +138,16 @@ def _open_run(out: str | Path, config: TrainConfig, source: str, *, resume: bool
     return run if rank == 0 else open_run_dir(out)
 
 
-def calibrate(detector: Detector, data: TrainData, config: TrainConfig) -> Calibration:
-    """Memory bank from training normals; score statistics and threshold from validation normals."""
+def calibrate(detector: Detector, data: TrainData, config: TrainConfig,
+              on_phase: Callable[[str], None] | None = None) -> Calibration:
+    """Memory bank from training normals; score statistics and threshold from validation normals.
+    `on_phase` hears when each of the two passes over the images starts."""
     from dire_dsl.eval.threshold import calibrate_threshold
 
+    say = on_phase or (lambda _: None)
+    say(f"building the patch memory from {data.normals.shape[0]} training normals")
     detector.set_memory(build_memory(detector, data.normals, SCORE_BATCH, config.seed))
+    say("calibrating on validation normals")
     pruned = [tuple(p) for p in detector.rules.pruned(config.prune_threshold)] if config.use_rules else []
     validation = data.validation if data.validation.shape[0] else data.normals
     parts = [score_batch(detector, validation[start:start + SCORE_BATCH].float() / 255)
@@ -177,12 +183,15 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
         raise RulesCheckError(result.errors, result.source)
     detector = build_detector(result.program, config)
     weights = run.load_weights()
-    try:
-        detector.load_weights(weights)
-    except RuntimeError:  # size mismatch / missing keys: the rules no longer make this network
+    problems = tensor_problems(detector.state_dict(), weights, any_rows=("memory",))
+    if problems and run.rules_sha256() != config.rules_sha256:
         raise RunDirError(f"{run.path / RULES} no longer matches the run's weights ({run.path / WEIGHTS}): the rules "
                           "were changed after training. Retrain with the new rules, or restore the run's original "
-                          f"{RULES} and {RULES_HASH}") from None
+                          f"{RULES} and {RULES_HASH}")
+    if problems:  # the rules are the ones trained with: the weights file itself is damaged
+        raise RunDirError(f"{run.path / WEIGHTS} does not fit the network of the run's {RULES} and config.json: "
+                          f"{summarize(problems)}; {RESTORE}")
+    detector.load_weights(weights)
     calibration = run.read_calibration(Calibration)
     problems = calibration.problems(len(detector.rules.rule_names))
     if problems:

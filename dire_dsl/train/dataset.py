@@ -9,7 +9,7 @@ anomalies synthesized from the rules.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,9 +126,11 @@ def _warn_rules_false_on(program: ir.CheckedProgram, annotated: list[list[Compon
 
 
 def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: HeadLayout, head_size: tuple[int, int],
-                    synthesize: bool = True) -> TrainData:
+                    synthesize: bool = True, on_phase: Callable[[str], None] | None = None) -> TrainData:
     """Load and prepare everything; fails with one clear DataError (or, for a grounding mode
-    that cannot work with this backbone and data, GroundingModeError) before any training."""
+    that cannot work with this backbone and data, GroundingModeError) before any training.
+    `on_phase` hears when the slow parts start (pseudo-grounding, synthesizing anomalies)."""
+    say = on_phase or (lambda _: None)
     root = Path(config.data_root)
     hw = config.input_hw()
     names, normals = load_split(root, config.category, "train", hw)
@@ -153,6 +155,7 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
     pseudo_record, sizes, largest = None, None, None
     if config.grounding != "few_shot":
         real = _real_annotations(program, config, names, hw)
+        say(f"pseudo-grounding up to {config.pseudo_labels} training images ({config.grounding})")
         pseudo = pseudo_annotate(program, config, names, normals, real, _annotation_path(config))
         components, pseudo_record = pseudo.components, pseudo.record
         annotated = sorted(components)
@@ -165,7 +168,7 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
         sizes = {**typical_sizes(pseudo_parts), **typical_sizes(real_parts)}
         largest = {**largest_sizes(pseudo_parts), **largest_sizes(real_parts)}
     annotated_parts = [c for parts in components.values() for c in parts]
-    anomalies = _synthesize(program, normals, annotated, components, config, layout, head_size) if synthesize \
+    anomalies = _synthesize(program, normals, annotated, components, config, layout, head_size, say) if synthesize \
         else SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     return TrainData(_as_tensor(normals), annotated, targets, _as_tensor(validation) if validation else
                      torch.zeros(0, 3, *hw, dtype=torch.uint8), anomalies, max(max_instances, 1), names,
@@ -197,7 +200,7 @@ def _real_annotations(program: ir.CheckedProgram, config: TrainConfig, names: li
 
 def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated: list[int],
                 components: dict[int, list[Component]], config: TrainConfig, layout: HeadLayout,
-                head_size: tuple[int, int]) -> SyntheticAnomalies:
+                head_size: tuple[int, int], say: Callable[[str], None]) -> SyntheticAnomalies:
     """A pool of rule-breaking edits of the annotated normal images (deterministic per seed)."""
     from dire_dsl.data.edits import iter_anomalies
 
@@ -206,6 +209,7 @@ def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated
         return SyntheticAnomalies(torch.zeros(0, 3, *hw, dtype=torch.uint8), [])
     rng = np.random.default_rng([config.seed, 1])
     n = max(64, 8 * _pool_sources(config, len(annotated)) * max(1, len(program.rules)))
+    say(f"synthesizing {n} training anomalies from the rules")
     # Each edit comes with full-size component masks; only its image and head-size targets are
     # kept, so the pool costs its images and small targets (screw_bag: 1920 edits).
     images = torch.empty((n, 3, *hw), dtype=torch.uint8)

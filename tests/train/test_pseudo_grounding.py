@@ -24,7 +24,12 @@ def test_unsupervised_run_records_the_pseudo_labelled_images_and_cluster_names(t
     from dire_dsl.train.api import load_run, train
 
     out = tmp_path / "run"
-    result = train(PINS_RULES, tiny_loco, out, overrides={"grounding": "unsupervised", "shots": 1, **QUICK})
+    phases: list[str] = []
+    result = train(PINS_RULES, tiny_loco, out, overrides={"grounding": "unsupervised", "shots": 1, **QUICK},
+                   on_phase=phases.append)
+    assert phases == ["loading data", "pseudo-grounding up to 6 training images (unsupervised)",
+                      "synthesizing 80 training anomalies from the rules", "training",
+                      "building the patch memory from 24 training normals", "calibrating on validation normals"]
     record = _record(out)
     assert record == result.pseudo_labels == load_run(out).pseudo_labels
     assert record["grounding"] == "unsupervised" and record["annotated"] == ["000.png"]
