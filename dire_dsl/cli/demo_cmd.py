@@ -27,26 +27,39 @@ def demo_command(
     from dire_dsl.cli.eval_cmd import print_report
     from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output import err_console
-    from dire_dsl.cli.output_paths import output_dir_or_exit
+    from dire_dsl.cli.output_paths import output_dir_or_exit, output_files_or_exit
+    from dire_dsl.cli.progress import PlainLines
     from dire_dsl.eval.demo import demo
 
+    plain = PlainLines() if not err_console().is_terminal else None  # a bar shows nothing off a terminal
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err_console(), transient=True)
+                        console=err_console(), transient=True, disable=plain is not None)
     tasks = [progress.add_task("starting", total=None)]
+    counting = ["images"]  # what the current phase counts, e.g. `synthesizing`, `evaluating`
 
     def phase(text: str) -> None:  # one bar per phase; the previous one is hidden
-        progress.console.print(f"[bold]›[/] {escape(text)}", markup=True, highlight=False)
+        if plain is not None:  # the time stamps of the phases and the closing summary say how long each took
+            plain.say(text)
+        else:
+            progress.console.print(f"[bold]›[/] {escape(text)}", markup=True, highlight=False)
         progress.update(tasks[-1], visible=False)
-        tasks.append(progress.add_task(text.split(" (")[0].split(":")[0], total=None))
+        counting[:] = [text.split(" (")[0].split(":")[0]]
+        tasks.append(progress.add_task(counting[0], total=None))
 
     def count(done: int, total: int) -> None:
+        if plain is not None:
+            plain.count(counting[0], done, total)
         progress.update(tasks[-1], completed=done, total=total)
 
     def step(record: dict) -> None:
+        if plain is not None:
+            plain.step(record)
         progress.update(tasks[-1], description=f"training epoch {record['epoch'] + 1}", completed=record["step"],
                         total=record.get("total_steps"))
 
     output_dir_or_exit(out, "--out")
+    output_files_or_exit([out / "metrics.json", out / "report.html"], "--out",
+                         replace_hint="move it away or give another --out")
     with user_errors("the built-in rules"), progress:
         result = demo(category, out, seed=seed, on_phase=phase, on_synth=count, on_step=step, on_eval=count)
     console = Console()

@@ -19,13 +19,18 @@ def explain_command(
     out: Annotated[Optional[Path], typer.Option("--out", help="Write an overlay PNG per image into this folder.")] = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="text (default) or json.")] = OutputFormat.text,
     violated_only: Annotated[bool, typer.Option("--violated-only", help="Text: list only the violated rules.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing files in --out that dire did not write "
+                                                        "(never an input image).")] = False,
 ) -> None:
     """Score each image and list every rule's truth, its measurements and source line, violated first."""
     from dire_dsl.cli.eval_errors import user_errors
-    from dire_dsl.cli.output_paths import output_dir_or_exit
-    from dire_dsl.eval.explain import explain, render_json, render_text
+    from dire_dsl.cli.output_paths import Inputs, output_dir_or_exit, output_files_or_exit
+    from dire_dsl.eval.explain import explain, overlay_paths, render_json, render_text
 
-    output_dir_or_exit(out, "--out")
+    if out is not None:
+        inputs = Inputs(files=tuple(images), run=run)
+        output_dir_or_exit(out, "--out", inputs)
+        output_files_or_exit(overlay_paths(images, out), "--out", inputs, force)
     with user_errors("the run's rules"):
         explanations = explain(run, images, out_dir=out)
     if output_format is OutputFormat.json:

@@ -31,6 +31,8 @@ def sweep_command(
     write_back: Annotated[bool, typer.Option("--write-back", help="Write the winner into the rules file's "
                                                                   "train {} block.")] = False,
     no_test: Annotated[bool, typer.Option("--no-test", help="Do not score the test split at all.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a sweep.json or sweep.md in --out that dire did "
+                                                        "not write.")] = False,
 ) -> None:
     """Train each setting of the grid; choose by a validation criterion (never the test set)."""
     from rich.console import Console
@@ -39,13 +41,16 @@ def sweep_command(
 
     from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output import err_console
-    from dire_dsl.cli.output_paths import output_dir_or_exit
+    from dire_dsl.cli.output_paths import Inputs, output_dir_or_exit, output_files_or_exit
     from dire_dsl.eval.sweep import parse_grid, sweep
 
-    output_dir_or_exit(out or Path(f"sweep-{rules.stem}"), "--out")
+    out = out or Path(f"sweep-{rules.stem}")
+    inputs = Inputs(files=(rules,), data_root=data)
+    output_dir_or_exit(out, "--out", inputs)
+    output_files_or_exit([out / "sweep.json", out / "sweep.md"], "--out", inputs, force)
     with user_errors(str(rules)):
         parsed = parse_grid(grid)
-        result = sweep(rules, data, parsed, out or Path(f"sweep-{rules.stem}"), category=category,
+        result = sweep(rules, data, parsed, out, category=category,
                        criterion=criterion.value, evaluate_test=not no_test, write_back_winner=write_back,
                        on_phase=lambda phase: err_console().print(f"[dim]{escape(phase)}[/]", markup=True,
                                                                   highlight=False))
@@ -60,5 +65,5 @@ def sweep_command(
     typer.echo(f"chosen: {result.winner} (validation anomalies: {result.rows[0].validation.source})")
     if result.written_back:
         typer.echo(f"wrote {', '.join(f'{k} = {v}' for k, v in result.written_back.items())} into {rules}")
-    typer.echo(f"table: {(out or Path(f'sweep-{rules.stem}')) / 'sweep.md'}")
+    typer.echo(f"table: {out / 'sweep.md'}")
     raise typer.Exit(ExitCode.OK)

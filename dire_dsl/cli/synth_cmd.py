@@ -24,12 +24,14 @@ def synth(
     n_val: Annotated[int, typer.Option("--n-val", min=0, help="Good validation images.")] = 60,
     n_test: Annotated[int, typer.Option("--n-test", min=0, help="Test images (good, logical, structural).")] = 300,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Processes; 0 = one per CPU.")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Generate a synthetic MVTec LOCO-style data set (images, masks, COCO annotations, records)."""
     from rich.markup import escape
 
     from dire_dsl.cli.output import err_console, fail
+    from dire_dsl.cli.output_paths import output_dir_or_exit
+    from dire_dsl.cli.progress import PlainLines
     from dire_dsl.data.errors import DataError, OutputError, SpecError
     from dire_dsl.data.spec import load_spec, resolve_spec_path
     from dire_dsl.data.synth import check_layout, check_recipes, synthesize
@@ -46,12 +48,17 @@ def synth(
                             "(the format is described in docs/data.md)")
         raise typer.Exit(ExitCode.USER_ERROR) from None
 
+    output_dir_or_exit(out, "--out")
     progress_bar = None
     task = None
+    plain = PlainLines() if not err_console().is_terminal else None  # a bar shows nothing off a terminal
 
     def on_progress(done: int, total: int) -> None:
         nonlocal progress_bar, task
         if quiet:
+            return
+        if plain is not None:
+            plain.count(f"synth {spec.category}", done, total)
             return
         if progress_bar is None:  # started here, after the worker processes exist
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -71,6 +78,10 @@ def synth(
     except DataError as error:
         fail(escape(str(error)))
         raise typer.Exit(ExitCode.USAGE_ERROR) from None
+    except OSError as error:  # a full disk, a read-only folder: nothing of the new tree is left behind
+        fail(escape(f"{error.filename or out}: {error.strerror or error}; {out / spec.category} is left as it was "
+                    "(check the folder's permissions and the free space)"))
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     finally:
         if progress_bar is not None:
             progress_bar.stop()

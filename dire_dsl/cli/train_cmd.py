@@ -40,7 +40,8 @@ def train(
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from dire_dsl.cli.output_paths import output_dir_or_exit
+    from dire_dsl.cli.output_paths import Inputs, output_dir_or_exit
+    from dire_dsl.cli.progress import PlainLines, format_losses
     from dire_dsl.data.errors import DataError
     from dire_dsl.lang.diagnostics import DireError, RulesError
     from dire_dsl.lang.render import render_all_text
@@ -49,7 +50,7 @@ def train(
     from dire_dsl.train.run_dir import RunDirError
     from dire_dsl.vision.backbones.base import BackboneError
 
-    output_dir_or_exit(out, "--out")
+    output_dir_or_exit(out, "--out", Inputs(files=(rules,), data_root=data))
     if device is Device.cuda:
         import torch
 
@@ -62,24 +63,31 @@ def train(
         overrides["use_rules"] = False
     helper = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 alone reports progress and results
     console = Console(stderr=True)
+    plain = PlainLines() if not helper and not console.is_terminal else None  # a bar shows nothing off a terminal
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=console, disable=helper,
+                        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=console,
+                        disable=helper or plain is not None,
                         transient=True)  # gone when training ends or fails: the summary (or the error) says the rest
     task = progress.add_task("preparing", total=None, losses="")
     last_losses: list[str] = []
 
     def on_step(record: dict) -> None:
-        losses = " ".join(f"{k}={record[k]:.3f}" for k in ("loss", "component", "rules", "compact", "push", "gates")
-                          if k in record)
+        losses = format_losses(record)
+        if plain is not None:
+            plain.step(record)
         progress.update(task, description=f"epoch {record['epoch'] + 1}", completed=record["step"],
                         total=record.get("total_steps"), losses=losses)
         last_losses[:] = [f"epoch {record['epoch'] + 1}: {losses}"]
 
+    def on_phase(phase: str) -> None:
+        progress.update(task, description=phase)
+        if plain is not None:
+            plain.phase(phase)
+
     try:
         with progress:
             result = run_training(rules, data, out, category=category, overrides=overrides, resume=resume,
-                                  force=force, on_step=on_step,
-                                  on_phase=lambda phase: progress.update(task, description=phase))
+                                  force=force, on_step=on_step, on_phase=on_phase)
     except RulesError as error:
         typer.echo(render_all_text(error.diagnostics, error.source))
         fail(escape(f"{rules}: fix the rules file first"))
@@ -92,8 +100,14 @@ def train(
     except (DataError, RunDirError, DireError, BackboneError) as error:
         fail(escape(str(error)))
         raise typer.Exit(ExitCode.USER_ERROR) from None
+    except OSError as error:  # e.g. a full disk while writing the final weights (checkpoints say so themselves)
+        fail(escape(f"{error.filename + ': ' if error.filename else ''}{error.strerror or error}; check the path, "
+                    "its permissions and the free space"))
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     if helper:
         return
+    if plain is not None:
+        plain.end_phase()
     calibration = result.calibration
     typer.echo(f"trained {result.program.category} → {out}")
     for line in last_losses:

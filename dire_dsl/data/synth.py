@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Callable
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from dire_dsl.data.spec import SceneSpec, load_spec
-from dire_dsl.data.writer import (GOOD, LOGICAL, STRUCTURAL, coco_file, defects_config, image_name,
-                                  pixel_values, prepare_output, rle_annotations, write_json, write_jsonl,
-                                  write_png)
+from dire_dsl.data.writer import (GENERATED, GOOD, LOGICAL, STAGING_MARKER, STRUCTURAL, check_output, coco_file,
+                                  defects_config, image_name, install, mark_staging, pixel_values, rle_annotations,
+                                  write_json, write_jsonl, write_png)
 
 DEFAULTS = {"size": 256, "n_train": 350, "n_val": 60, "n_test": 300}
 
@@ -179,8 +183,82 @@ def synthesize(spec_or_category: str | os.PathLike[str] | SceneSpec, out: str | 
         raise ValueError("image counts must be >= 0")
     if seed < 0:
         raise ValueError("seed must be >= 0")
-    root = prepare_output(Path(out), spec.category)
-    tasks = plan(spec, n_train, n_val, n_test)
+    remove_leftovers(Path(out) / spec.category)
+    target = check_output(Path(out), spec.category)
+    with staging_folder(target) as root:
+        _generate(spec, root, seed, size, plan(spec, n_train, n_val, n_test), workers, progress)
+    return target
+
+
+@contextmanager
+def staging_folder(target: Path) -> Iterator[Path]:
+    """A new hidden folder beside `target` to generate into, put in `target`'s place (`install`)
+    only when the body completes and deleted when it fails or is interrupted: a synth cut short
+    by an error, a full disk or Ctrl-C never leaves a partial tree that looks like a data set."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()
+    try:
+        mark_staging(staging)
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    install(staging, target)
+
+
+def remove_leftovers(target: Path) -> None:
+    """Clear what a `dire synth` into `target` killed outright (no cleanup ran) left beside it.
+
+    Only hidden `.<category>.partial-*` / `.old-*` folders holding synth's `STAGING_MARKER` are
+    touched, and none a running process marked. A retired `.old-*` tree is put back when the
+    kill came between the two renames of `install` (no `target`); otherwise only generated
+    entries are deleted: a user's file not yet moved back goes into `target`, or stays.
+    """
+    if not target.parent.is_dir():
+        return
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.(partial|old)-[0-9a-f]{{8}}")
+    for folder in sorted(target.parent.iterdir()):
+        if not (pattern.fullmatch(folder.name) and folder.is_dir() and not folder.is_symlink()
+                and _abandoned(folder)):
+            continue
+        if ".old-" in folder.name and not target.exists():
+            (folder / STAGING_MARKER).unlink()
+            folder.rename(target)
+            continue
+        for entry in folder.iterdir():
+            if entry.name in GENERATED and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            elif entry.name in GENERATED:
+                entry.unlink()
+            elif entry.name != STAGING_MARKER and target.is_dir() and not (target / entry.name).exists():
+                entry.rename(target / entry.name)
+        if [entry.name for entry in folder.iterdir()] == [STAGING_MARKER]:
+            shutil.rmtree(folder)
+
+
+def _abandoned(folder: Path) -> bool:
+    """True if `folder` carries synth's marker and no other running process wrote it."""
+    try:
+        pid = int((folder / STAGING_MARKER).read_text(encoding="ascii"))
+    except (OSError, ValueError):  # no marker, or not ours: not provably synth's
+        return False
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # no harmless liveness probe there: os.kill would end the process
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        pass
+    return False
+
+
+def _generate(spec: SceneSpec, root: Path, seed: int, size: int, tasks: list[Task], workers: int | None,
+              progress: Callable[[int, int], None] | None) -> None:
+    """Every image of `tasks`, then the indexes, under `root`."""
     workers = max(1, int(workers or os.cpu_count() or 1))
     workers = min(workers, max(1, len(tasks)))
     results: list[dict] = []
@@ -206,7 +284,6 @@ def synthesize(spec_or_category: str | os.PathLike[str] | SceneSpec, out: str | 
                 if progress:
                     progress(len(results), len(tasks))
     _write_indexes(spec, root, tasks, results, seed, size)
-    return root
 
 
 def _write_indexes(spec: SceneSpec, root: Path, tasks: list[Task], results: list[dict], seed: int,

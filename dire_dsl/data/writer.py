@@ -16,6 +16,7 @@ from PIL import Image
 
 from dire_dsl.atomic import atomic_write_bytes, atomic_write_text
 from dire_dsl.data.spec import SceneSpec
+from dire_dsl.json_read import JSON_ERRORS
 
 GOOD = "good"
 LOGICAL = "logical_anomalies"
@@ -72,7 +73,8 @@ def defects_config(spec: SceneSpec, missing_areas: dict[str, list[int]]) -> list
 
     A recipe that removes objects saturates at about one object's area, as an absolute pixel
     count (the median area of the removed objects at this image size); every other defect
-    saturates at its whole area (relative, 1.0). A spec can set both explicitly.
+    saturates at its whole area (relative, 1.0). A spec can set both explicitly. An absolute
+    count is written as an int, as in the real data set: MVTec's evaluation script asserts it.
     """
     values = pixel_values(spec)
     rows = []
@@ -88,7 +90,8 @@ def defects_config(spec: SceneSpec, missing_areas: dict[str, list[int]]) -> list
         if relative and threshold > 1.0:
             threshold = 1.0
         rows.append({"defect_name": a.name, "pixel_value": values[a.name],
-                     "saturation_threshold": threshold, "relative_saturation": relative})
+                     "saturation_threshold": threshold if relative else max(1, round(threshold)),
+                     "relative_saturation": relative})
     return rows
 
 
@@ -143,11 +146,13 @@ def _files_not_generated(out: Path) -> list[Path]:
     if not records:
         return []
     for path in records:
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_bytes().splitlines():
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+            except JSON_ERRORS:  # a damaged line names no file to keep
                 continue
+            if not isinstance(record, dict):
+                continue  # likewise
             known.add(out / record.get("image", ""))
             known.update(out / mask for mask in record.get("masks", []))
     known.update((out / "annotations" / f"{split}.json") for split in ("train", "validation"))
@@ -156,13 +161,14 @@ def _files_not_generated(out: Path) -> list[Path]:
     return sorted(p for folder in folders for p in folder.rglob("*") if p.is_file() and p not in known)
 
 
-def prepare_output(root: Path, category: str) -> Path:
-    """The category folder, emptied of a previous `dire synth` run; refuses foreign folders."""
-    import shutil
-
+def check_output(root: Path, category: str) -> Path:
+    """The category folder to (re)write, checked and left untouched: a file, a folder `dire synth`
+    did not write, or a previous tree holding files it did not write is refused (OutputError)."""
     from dire_dsl.data.errors import OutputError
 
     out = root / category
+    if root.exists() and not root.is_dir():
+        raise OutputError(f"{root} is a file, not a folder; choose another --out")
     if out.exists():
         if not out.is_dir():
             raise OutputError(f"{out} exists and is not a folder; choose another --out")
@@ -176,11 +182,39 @@ def prepare_output(root: Path, category: str) -> Path:
             shown = ", ".join(str(p.relative_to(out)) for p in added[:5]) + (" ..." if len(added) > 5 else "")
             raise OutputError(f"{out} holds {len(added)} file(s) `dire synth` did not write ({shown}); a new run "
                               "would delete them: move them out, or choose another --out")
-        for name in GENERATED:
-            p = out / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+STAGING_MARKER = ".dire-synth-staging"
+"""Written first into a hidden folder `dire synth` builds (`.<category>.partial-*`) or retires
+(`.<category>.old-*`), holding the writer's process id: a folder a killed synth left behind is
+then provably its own, and one a running synth is using is not taken for a leftover."""
+
+
+def mark_staging(folder: Path) -> None:
+    """Put the `STAGING_MARKER` with this process's id into `folder`."""
+    (folder / STAGING_MARKER).write_text(str(os.getpid()), encoding="ascii")
+
+
+def install(staging: Path, target: Path) -> None:
+    """Put the complete tree `staging` in place of `target` (checked by `check_output`).
+
+    The previous tree is first renamed aside, so there is never a mix of the two; files of the
+    user's beside the generated ones (a README) move into the new tree, then the old one is deleted.
+    """
+    import shutil
+    import uuid
+
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
+    aside = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        mark_staging(target)
+        target.rename(aside)
+    staging.rename(target)
+    (target / STAGING_MARKER).unlink()
+    if aside.exists():
+        for entry in aside.iterdir():
+            if entry.name not in GENERATED and entry.name != STAGING_MARKER:
+                entry.rename(target / entry.name)
+        shutil.rmtree(aside)

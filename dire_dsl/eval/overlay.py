@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from PIL.PngImagePlugin import PngInfo
 
+from dire_dsl.atomic import GENERATOR
 from dire_dsl.eval.evidence import Mark
 
 PALETTE = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
@@ -141,6 +143,9 @@ def side_by_side(images: Sequence[Image.Image], titles: Sequence[str]) -> Image.
 
 
 def png_bytes(image: Image.Image) -> bytes:
+    """PNG encoding with dire's "Software" text chunk, so a later `dire explain` may replace the file."""
+    info = PngInfo()
+    info.add_text("Software", GENERATOR)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG", optimize=True, pnginfo=info)
     return buffer.getvalue()

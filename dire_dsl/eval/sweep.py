@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from dire_dsl.atomic import atomic_write_text
+from dire_dsl.atomic import GENERATOR, MARKDOWN_MARKER, atomic_write_text
 from dire_dsl.data.coco import read_coco_components, resize_components
 from dire_dsl.data.errors import DataError
 from dire_dsl.eval.evaluate import evaluate
@@ -92,6 +92,7 @@ class SweepRow(_Model):
 
 
 class SweepResult(_Model):
+    generator: str = GENERATOR  # first, so a later sweep recognises its own sweep.json before replacing it
     rules: str
     data_root: str
     category: str
@@ -380,7 +381,7 @@ def sweep(rules_path: str | Path, data_root: str | Path, grid: Mapping[str, Sequ
             write_back(rules_path, writable)
         result.written_back = writable
     atomic_write_text(out / "sweep.json", result.model_dump_json(indent=2) + "\n")
-    atomic_write_text(out / "sweep.md", result.markdown())
+    atomic_write_text(out / "sweep.md", f"{MARKDOWN_MARKER}\n{result.markdown()}")
     return result
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from dire_dsl.atomic import atomic_write_bytes
+from dire_dsl.atomic import GENERATOR, atomic_write_bytes
 
 
 def map_path(maps_dir: str | os.PathLike[str], category: str, split: str, image_id: str) -> Path:
@@ -45,7 +45,7 @@ def write_anomaly_map(
         )
     path = map_path(maps_dir, category, split, image_id)
     buffer = io.BytesIO()
-    tifffile.imwrite(buffer, as_float32)
+    tifffile.imwrite(buffer, as_float32, software=GENERATOR)  # so a later `dire eval --maps` may replace it
     atomic_write_bytes(path, buffer.getvalue())
     return path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,19 @@ def test_demo_runs_end_to_end(cli_app: typer.Typer, runner: CliRunner, tmp_path:
         assert path.is_file(), path
     assert "image AUROC logical" in result.output and str(out / "report.html") in result.output
     assert "done in" in result.output
+    # CliRunner's stderr is not a terminal, as under nohup or in CI: plain lines there, not an invisible bar
+    lines = [re.sub(r"^\[[\dhms]+\] ", "", line) for line in result.stderr.splitlines()]
+    assert [line for line in lines if ": " not in line] == ["training (epochs=1, image_size=48, shots=2, seed=0)",
+                                                            "evaluating on the test split", "writing the HTML report"]
+    synth = [line for line in lines if line.startswith("synthesizing pushpins: ")]
+    assert synth[0] == "synthesizing pushpins: 16 train, 6 validation, 12 test images at 80 px"
+    assert synth[1] == "synthesizing pushpins: 0/34 (0%)" and synth[-1] == "synthesizing pushpins: 34/34 (100%)"
+    assert len(synth) == 12  # the phase, then one line per tenth done
+    assert [line for line in lines if line.startswith("training: ")] == [
+        "training: loading data", "training: synthesizing 64 training anomalies from the rules", "training: training",
+        "training: building the patch memory from 16 training normals", "training: calibrating on validation normals"]
+    assert [line.split(" loss=")[0] for line in lines if line.startswith("epoch ")] == ["epoch 1/1: step 1/1"]
+    assert lines[-2:] == ["evaluating on the test split: 12/12 (100%)", "writing the HTML report"]
 
 
 def test_unknown_category_exits_one(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:

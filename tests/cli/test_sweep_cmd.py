@@ -50,3 +50,26 @@ def test_broken_rules_exit_one(cli_app: typer.Typer, runner: CliRunner, tiny_loc
     result = runner.invoke(cli_app, ["sweep", str(bad), "--data", str(tiny_loco), "--grid", "lambda=1e-6"])
     assert result.exit_code == 1
     assert "pin" in result.output and "Traceback" not in result.output
+
+
+def test_rerun_replaces_its_own_table_but_not_a_foreign_file(cli_app: typer.Typer, runner: CliRunner, tiny_run: Path,
+                                                              tiny_loco: Path, rules_copy: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from dire_dsl.cli.output_paths import written_by_dire
+
+    monkeypatch.setattr(sweep_module, "train", lambda *a, **k: load_run(tiny_run))
+    monkeypatch.setattr(sweep_module, "VALIDATION_ANOMALIES", 8)
+    out = tmp_path / "sweep"
+    args = ["sweep", str(rules_copy), "--data", str(tiny_loco), "--grid", "epochs=1", "--out", str(out), "--no-test"]
+    assert runner.invoke(cli_app, args).exit_code == 0
+    assert written_by_dire(out / "sweep.json") and written_by_dire(out / "sweep.md")
+    again = runner.invoke(cli_app, args)  # over its own earlier table: no --force needed
+    assert again.exit_code == 0, again.output
+    (out / "sweep.md").write_text("| my own notes |\n", encoding="utf-8")
+    refused = runner.invoke(cli_app, args)
+    assert refused.exit_code == 1 and refused.output.count("error:") == 1, refused.output
+    assert "sweep.md" in refused.output and "--force" in refused.output and "Traceback" not in refused.output
+    assert (out / "sweep.md").read_text(encoding="utf-8") == "| my own notes |\n"
+    forced = runner.invoke(cli_app, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert written_by_dire(out / "sweep.md")

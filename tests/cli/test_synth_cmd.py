@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -81,3 +84,53 @@ def test_rerun_refuses_to_delete_files_it_did_not_write(cli_app: typer.Typer, ru
     mine.unlink()
     assert runner.invoke(cli_app, [*args, "--seed", "4"]).exit_code == 0  # its own files are replaced freely
     assert runner.invoke(cli_app, [*args, "--seed", "-1"]).exit_code == 2
+
+
+def _fail_writes_after(monkeypatch: pytest.MonkeyPatch, code: int, good_writes: int) -> None:
+    """Make the low-level write fail with `code` (ENOSPC, EROFS) once `good_writes` files are written."""
+    real_fsync, done = os.fsync, []
+
+    def fsync(fd: int) -> None:
+        if len(done) >= good_writes:
+            raise OSError(code, os.strerror(code))
+        done.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_failed_write_is_one_error_and_leaves_no_partial_tree(cli_app: typer.Typer, runner: CliRunner,
+                                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                code: int) -> None:
+    _fail_writes_after(monkeypatch, code, good_writes=3)
+    result = runner.invoke(cli_app, ["synth", "pushpins", "--out", str(tmp_path), *SMALL])
+    assert result.exit_code == 1, result.output
+    assert result.output.count("error:") == 1 and "Traceback" not in result.output
+    assert os.strerror(code) in result.output and str(tmp_path) in result.output and ".png" in result.output
+    assert list(tmp_path.iterdir()) == []  # neither a `pushpins` tree nor the staging folder
+
+
+def test_a_failed_rerun_keeps_the_previous_data_set(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    assert runner.invoke(cli_app, ["synth", "pushpins", "--out", str(tmp_path), *SMALL]).exit_code == 0
+    (tmp_path / "pushpins" / "README.txt").write_text("beside the data", encoding="utf-8")
+    before = {p: p.read_bytes() for p in (tmp_path / "pushpins").rglob("*") if p.is_file()}
+    _fail_writes_after(monkeypatch, errno.ENOSPC, good_writes=2)
+    assert runner.invoke(cli_app, ["synth", "pushpins", "--out", str(tmp_path), *SMALL, "--seed", "3"]).exit_code == 1
+    assert {p: p.read_bytes() for p in (tmp_path / "pushpins").rglob("*") if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["pushpins"]
+    monkeypatch.undo()
+    assert runner.invoke(cli_app, ["synth", "pushpins", "--out", str(tmp_path), *SMALL, "--seed", "3"]).exit_code == 0
+    assert (tmp_path / "pushpins" / "README.txt").read_text(encoding="utf-8") == "beside the data"
+    assert {p.name for p in tmp_path.iterdir()} == {"pushpins"}
+
+
+def test_out_that_is_a_file_exits_one(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me", encoding="utf-8")
+    for out in (a_file, a_file / "sub"):
+        result = runner.invoke(cli_app, ["synth", "pushpins", "--out", str(out), *SMALL])
+        assert result.exit_code == 1 and result.output.count("error:") == 1, result.output
+        assert "--out" in result.output and str(a_file) in result.output and "Traceback" not in result.output
+    assert a_file.read_text(encoding="utf-8") == "keep me"

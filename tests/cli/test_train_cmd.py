@@ -3,6 +3,7 @@ clear message and exit code 1; a diverging run says so and exits 1; never a trac
 
 from __future__ import annotations
 
+import errno
 import re
 import shutil
 from pathlib import Path
@@ -107,3 +108,46 @@ def test_unsupervised_grounding_with_nothing_to_name_clusters_is_refused_before_
     _assert_user_error(result, "grounding = unsupervised cannot name its clusters", "Annotate one training image",
                        "--backbone open_clip:")
     assert not (tmp_path / "run").exists()
+
+
+def test_progress_off_a_terminal_is_plain_lines(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path,
+                                                tiny_loco: Path) -> None:
+    """Under nohup, in CI or into a log file the rich bar shows nothing: plain lines on stderr instead."""
+    result = _train(cli_app, runner, PINS_RULES, tiny_loco, tmp_path / "run")  # CliRunner's stderr: not a TTY
+    assert result.exit_code == 0, result.output
+    stamp = r"^\[[\dhms]+\] "  # the time since the command started
+    lines = [re.sub(stamp, "", line) for line in result.stderr.splitlines() if re.match(stamp, line)]
+    epochs = [line for line in lines if line.startswith("epoch")]
+    assert len(epochs) == 2, lines
+    for number, line in enumerate(epochs, 1):
+        assert re.fullmatch(rf"epoch {number}/2: step {3 * number}/6 loss=\d+\.\d{{3}} .*", line), line
+    phases = [line.removesuffix(" ...") for line in lines if line.endswith(" ...")]
+    assert phases == ["loading data", "synthesizing 64 training anomalies from the rules", "training",
+                      "building the patch memory from 24 training normals", "calibrating on validation normals"]
+    for phase in phases:
+        assert any(line.startswith(f"{phase}: done in ") for line in lines), lines
+    assert "trained pushpins" in result.stdout
+
+
+def test_a_full_disk_while_checkpointing_is_one_error_and_keeps_the_last_checkpoint(
+        cli_app: typer.Typer, runner: CliRunner, tmp_path: Path, tiny_loco: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from dire_dsl.train import checkpoint, loop
+
+    real_save, calls = checkpoint.save_tensors, []
+
+    def full_disk_from_the_second_checkpoint(path: Path, *args: object, **kwargs: object) -> None:
+        calls.append(path)
+        if len(calls) > 2:  # a checkpoint writes two tensor files
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(checkpoint, "save_tensors", full_disk_from_the_second_checkpoint)
+    out = tmp_path / "run"
+    result = _train(cli_app, runner, PINS_RULES, tiny_loco, out)
+    _assert_user_error(result, "cannot write checkpoint", "step-000000004", "No space left on device",
+                       "free some space", "--resume")
+    monkeypatch.undo()
+    assert open_run_dir(out).load_checkpoint().step == 2
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["latest", "step-000000002"]

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +19,7 @@ from PIL import Image
 from dire_dsl.data.errors import OutputError, SpecError
 from dire_dsl.data.loco import MVTecLOCO
 from dire_dsl.data.spec import load_spec
-from dire_dsl.data.synth import check_layout, plan, synthesize
+from dire_dsl.data.synth import check_layout, plan, remove_leftovers, synthesize
 from tests.data.conftest import EXAMPLE_SPECS
 
 # The real data set's layout (MVTec LOCO AD): these folders and nothing else for images.
@@ -22,7 +27,8 @@ LOCO_FOLDERS = {"train/good", "validation/good", "test/good", "test/logical_anom
                 "ground_truth/logical_anomalies", "ground_truth/structural_anomalies"}
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-CONFIG_SCHEMA = {"defect_name": str, "pixel_value": int, "saturation_threshold": float, "relative_saturation": bool}
+CONFIG_SCHEMA = {"defect_name": str, "pixel_value": int, "saturation_threshold": (int, float),
+                 "relative_saturation": bool}
 
 
 def hashes(root: Path) -> dict[str, str]:
@@ -63,6 +69,8 @@ def test_defects_config_schema_and_mask_values(pushpins_tree: Path) -> None:
         assert 0 < entry["pixel_value"] <= 255
         if entry["relative_saturation"]:
             assert 0 < entry["saturation_threshold"] <= 1
+        else:  # a pixel count: an int, as in the real data set (MVTec's script asserts one)
+            assert type(entry["saturation_threshold"]) is int and entry["saturation_threshold"] > 0
     values = {c["defect_name"]: c["pixel_value"] for c in config}
     assert len(set(values.values())) == len(values)
     by_missing = {c["defect_name"]: c for c in config}
@@ -172,3 +180,75 @@ def test_objects_with_no_room_are_refused_before_anything_is_written(tmp_path: P
     assert "overlap" in info.value.render() and not (tmp_path / "out").exists()
     spec_file.write_text(CROWDED.format(count=4), encoding="utf-8")  # four fit: no complaint
     check_layout(load_spec(spec_file), spec_file)
+
+
+def test_an_interrupted_run_leaves_no_partial_tree(tmp_path: Path) -> None:
+    def interrupt(done: int, total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        synthesize("pushpins", tmp_path, size=32, n_train=3, n_val=1, n_test=2, workers=1, check=False,
+                   progress=interrupt)
+    assert list(tmp_path.iterdir()) == []
+    root = synthesize("pushpins", tmp_path, size=32, n_train=3, n_val=1, n_test=2, workers=1, check=False)
+    assert (root / "synloco.json").is_file() and [p.name for p in tmp_path.iterdir()] == ["pushpins"]
+
+
+def _ended_pid() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+KILL_MID_RUN = """
+import os, signal, sys
+from dire_dsl.data.synth import synthesize
+
+def kill(done, total):
+    if done == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+synthesize("pushpins", sys.argv[1], size=32, n_train=3, n_val=1, n_test=2, workers=1, check=False, progress=kill)
+"""
+
+
+def test_leftovers_of_a_killed_run_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    from dire_dsl.data.writer import STAGING_MARKER
+
+    killed = subprocess.run([sys.executable, "-c", KILL_MID_RUN, str(tmp_path)], check=False)
+    assert killed.returncode == -signal.SIGKILL
+    [leftover] = tmp_path.iterdir()
+    assert leftover.name.startswith(".pushpins.partial-") and (leftover / STAGING_MARKER).is_file()
+    keep = {".pushpins.partial-0badc0de": None,  # the right name, but no marker: not provably synth's
+            ".pushpins.partial-mine": _ended_pid(),  # a marker, but not synth's name pattern
+            ".other.partial-0123abcd": _ended_pid(),  # another category's
+            ".pushpins.partial-76543210": os.getppid()}  # a synth that is still running
+    for name, pid in keep.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train").mkdir()
+        if pid is not None:
+            (tmp_path / name / STAGING_MARKER).write_text(str(pid), encoding="ascii")
+    synthesize("pushpins", tmp_path, size=32, n_train=3, n_val=1, n_test=2, workers=1, check=False)
+    assert {p.name for p in tmp_path.iterdir()} == {"pushpins", *keep}
+    assert all((tmp_path / name / "train").is_dir() for name in keep)
+    assert not (tmp_path / "pushpins" / STAGING_MARKER).exists()
+
+
+def test_a_tree_retired_by_a_killed_run_is_put_back_with_the_users_files(tmp_path: Path) -> None:
+    from dire_dsl.data.writer import STAGING_MARKER
+
+    root = synthesize("pushpins", tmp_path, size=32, n_train=3, n_val=1, n_test=2, workers=1, check=False)
+    (root / "README.txt").write_text("beside the data", encoding="utf-8")
+    before = hashes(root)
+    aside = tmp_path / ".pushpins.old-0123abcd"  # killed between install's two renames
+    root.rename(aside)
+    (aside / STAGING_MARKER).write_text(str(_ended_pid()), encoding="ascii")
+    remove_leftovers(root)
+    assert hashes(root) == before and [p.name for p in tmp_path.iterdir()] == ["pushpins"]
+    root.rename(aside)  # killed after the new tree went in: the old one's generated files go, the README moves
+    shutil.copytree(aside, root, ignore=shutil.ignore_patterns("README.txt"))
+    (aside / STAGING_MARKER).write_text(str(_ended_pid()), encoding="ascii")
+    synthesize("pushpins", tmp_path, size=32, n_train=3, n_val=1, n_test=2, workers=1, check=False)
+    assert hashes(root) == before and [p.name for p in tmp_path.iterdir()] == ["pushpins"]
