@@ -686,6 +686,9 @@ def _read_raw(path: Path) -> dict:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(path, [SpecIssue("", f"invalid TOML: {exc}", "fix the TOML syntax")]) from None
+        except RecursionError:  # tomllib recurses per nested array or inline table
+            raise SpecError(path, [SpecIssue("", "invalid TOML: nested too deeply to be read",
+                                             "a scene spec nests a few levels deep")]) from None
     if not isinstance(raw, dict):
         raise SpecError(path, [SpecIssue("", "the spec must be a table/object at the top level", "")])
     return raw

@@ -229,3 +229,12 @@ def test_the_worked_example_in_the_docs_is_a_valid_spec(tmp_path: Path) -> None:
 
     for recipe in [None, *spec.anomalies]:
         assert make_image(spec, 64, 0, "test", 0, recipe).image.shape == (43, 64, 3)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("spec.toml", "category = 'x'\nobjects = " + "[" * 100_000),
+    ("spec.json", '{"category": "x", "objects": ' + "[" * 100_000),
+])
+def test_a_spec_nested_deeper_than_the_stack_is_one_spec_error(tmp_path: Path, name: str, text: str) -> None:
+    error = issues_of(tmp_path, text, name)
+    assert "nested too deeply" in str(error) and name in str(error)

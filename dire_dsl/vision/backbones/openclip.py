@@ -128,8 +128,9 @@ def _model_config(arch: str) -> dict[str, Any]:
         config_path = Path(arch.removeprefix("local-dir:")) / "open_clip_config.json"
         try:
             return json.loads(config_path.read_text(encoding="utf-8"))["model_cfg"]
-        except (OSError, ValueError, KeyError) as error:
-            raise BackboneError(f"open_clip:{arch}: cannot read model_cfg from {config_path}: {error}") from error
+        except (OSError, ValueError, KeyError, RecursionError) as error:
+            raise BackboneError(f"open_clip:{arch}: cannot read model_cfg from {config_path}: "
+                                f"{error or type(error).__name__}") from None
     config = open_clip.get_model_config(arch)
     if config is None:
         raise BackboneError(f"unknown open_clip architecture {arch!r}; known: {', '.join(open_clip.list_models())}")

@@ -133,3 +133,10 @@ def test_cached_tag_files_are_found_without_network(tmp_path: Path) -> None:
     assert _cached_file({"hf_hub": "org/other/"}, str(tmp_path)) is None
     (tmp_path / "ViT-X.pt").write_bytes(b"weights")
     assert _cached_file({"url": "https://example.org/a/ViT-X.pt"}, str(tmp_path)) == str(tmp_path / "ViT-X.pt")
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"model_cfg": ' + "[" * 100_000, "{}"])
+def test_a_damaged_local_dir_config_is_one_backbone_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / "open_clip_config.json").write_text(text, encoding="utf-8")
+    with pytest.raises(BackboneError, match=r"cannot read model_cfg from .*open_clip_config\.json"):
+        create_backbone(f"open_clip:local-dir:{tmp_path}")
