@@ -10,7 +10,7 @@ Per category (data generated under --data unless a matching tree is there):
 - **PatchCore**: `dire_dsl.eval.baselines.PatchCore` on the *trained no-rules model's*
   backbone (same architecture, data and training budget; no ImageNet weights exist offline),
   memory bank from the training normals at the same input size, 10% greedy coreset;
-- **colour histogram**: `dire_dsl.data.baseline.color_histogram` + 1-NN (the trivial baseline).
+- **colour histogram**: `dire_dsl.eval.color_histogram.color_histogram` + 1-NN (the trivial baseline).
 
 Every method sees the same images. The table gives image AUROC (good vs logical, good vs
 structural; scores as `dire eval` computes them for the two trained models), the logical
@@ -38,15 +38,15 @@ import torch
 
 from dire_dsl.atomic import atomic_write_text
 from dire_dsl.data.loco import GOOD, LOGICAL, STRUCTURAL, MVTecLOCO
-from dire_dsl.data.synth import synthesize
+from dire_dsl.synth.generate import synthesize
 from dire_dsl.eval.baselines import HistogramKNN, PatchCore
-from dire_dsl.eval.demo import builtin_rules
+from dire_dsl.workflows.demo import builtin_rules
 from dire_dsl.eval.evaluate import evaluate
 from dire_dsl.eval.metrics import auroc_interval, loco_image_auroc
 from dire_dsl.eval.pointing import defect_objects, pointing
 from dire_dsl.eval.separation import separation
 from dire_dsl.train.api import train
-from dire_dsl.train.dataset import load_split
+from dire_dsl.data.loco import load_split
 
 CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")
 FULL = {"n_train": 350, "n_val": 60, "n_test": 300, "size": 256}

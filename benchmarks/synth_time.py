@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 
-from dire_dsl.data.synth import DEFAULTS, synthesize
+from dire_dsl.synth.generate import DEFAULTS, synthesize
 
 CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")
 

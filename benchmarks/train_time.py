@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import dire_dsl
-from dire_dsl.data.synth import DEFAULTS, synthesize
+from dire_dsl.synth.generate import DEFAULTS, synthesize
 
 RULES = Path(dire_dsl.__file__).parent / "rules"
 CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")

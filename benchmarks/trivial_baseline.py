@@ -15,8 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from dire_dsl.data.baseline import histogram_knn_auroc
-from dire_dsl.data.synth import DEFAULTS, synthesize
+from dire_dsl.eval.color_histogram import histogram_knn_auroc
+from dire_dsl.synth.generate import DEFAULTS, synthesize
 
 CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")
 LIMIT = 0.75

@@ -39,17 +39,18 @@ _EXPORTS: dict[str, str] = {
     "create_backbone": "dire_dsl.vision.backbones",
     "list_backbones": "dire_dsl.vision.backbones",
     "register_backbone": "dire_dsl.vision.backbones",
-    # data
-    "synthesize": "dire_dsl.data.synth",
+    # real data and the SynLOCO generator
+    "synthesize": "dire_dsl.synth.generate",
     "MVTecLOCO": "dire_dsl.data.loco",
-    # training and evaluation
+    # training, the trained run, evaluation and explanation
     "train": "dire_dsl.train.api",
-    "load_run": "dire_dsl.train.api",
-    "TrainedRun": "dire_dsl.train.api",
+    "load_run": "dire_dsl.run.trained",
+    "TrainedRun": "dire_dsl.run.trained",
     "evaluate": "dire_dsl.eval.evaluate",
-    "explain": "dire_dsl.eval.explain",
-    "sweep": "dire_dsl.eval.sweep",
-    "demo": "dire_dsl.eval.demo",
+    "explain": "dire_dsl.explain.explain",
+    # workflows (they train and rewrite rules files)
+    "sweep": "dire_dsl.workflows.sweep",
+    "demo": "dire_dsl.workflows.demo",
 }
 """Public name -> the module that defines it (the API reference is generated from this list)."""
 
@@ -90,16 +91,25 @@ sys.modules[__name__].__class__ = _Package
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from dire_dsl.data.loco import MVTecLOCO
-    from dire_dsl.data.synth import synthesize
-    from dire_dsl.eval.demo import demo
     from dire_dsl.eval.evaluate import evaluate
-    from dire_dsl.eval.explain import explain
-    from dire_dsl.eval.sweep import sweep
+    from dire_dsl.explain.explain import explain
     from dire_dsl.lang.diagnostics import DireError
     from dire_dsl.lang.format import format_source
     from dire_dsl.lang.program import CheckResult, check_file, check_source, load_rules
     from dire_dsl.logic.compiler import compile_program
-    from dire_dsl.logic.grounding import Grounding, ObjectGrounding, grounding_from_masks
+    from dire_dsl.logic.grounding import (
+        Grounding,
+        ObjectGrounding,
+        grounding_from_masks,
+    )
     from dire_dsl.logic.registry import predicate
-    from dire_dsl.train.api import TrainedRun, load_run, train
-    from dire_dsl.vision.backbones import create_backbone, list_backbones, register_backbone
+    from dire_dsl.run.trained import TrainedRun, load_run
+    from dire_dsl.synth.generate import synthesize
+    from dire_dsl.train.api import train
+    from dire_dsl.vision.backbones import (
+        create_backbone,
+        list_backbones,
+        register_backbone,
+    )
+    from dire_dsl.workflows.demo import demo
+    from dire_dsl.workflows.sweep import sweep

@@ -18,7 +18,7 @@ import numpy as np
 
 from dire_dsl.eval.metrics import image_auroc
 from dire_dsl.eval.separation import separation
-from dire_dsl.eval.threshold import calibrate_threshold, classify_at
+from dire_dsl.run.threshold import calibrate_threshold, classify_at
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "img" / "separation.png"
 N_NORMAL, N_ANOMALY, N_VALIDATION = 400, 400, 60

@@ -29,7 +29,7 @@ def demo_command(
     from dire_dsl.cli.output import err_console
     from dire_dsl.cli.output_paths import output_dir_or_exit, output_files_or_exit
     from dire_dsl.cli.progress import PlainLines
-    from dire_dsl.eval.demo import demo
+    from dire_dsl.workflows.demo import demo
 
     plain = PlainLines() if not err_console().is_terminal else None  # a bar shows nothing off a terminal
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -25,7 +25,7 @@ def user_errors(rules_hint: str = "the rules file") -> Iterator[None]:
     from dire_dsl.lang.diagnostics import DireError, RulesError
     from dire_dsl.lang.render import render_all_text
     from dire_dsl.train.loop import TrainingDiverged
-    from dire_dsl.train.run_dir import RunDirError
+    from dire_dsl.run.folder import RunDirError
     from dire_dsl.vision.backbones.base import BackboneError
 
     try:

@@ -25,7 +25,7 @@ def explain_command(
     """Score each image and list every rule's truth, its measurements and source line, violated first."""
     from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output_paths import Inputs, output_dir_or_exit, output_files_or_exit
-    from dire_dsl.eval.explain import explain, overlay_paths, render_json, render_text
+    from dire_dsl.explain.explain import explain, overlay_paths, render_json, render_text
 
     if out is not None:
         inputs = Inputs(files=tuple(images), run=run)

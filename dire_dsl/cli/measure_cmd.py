@@ -14,7 +14,7 @@ from dire_dsl.cli.exit_codes import ExitCode
 from dire_dsl.cli.output import OutputFormat, fail
 
 if TYPE_CHECKING:
-    from dire_dsl.eval.good_groundings import GoodImages
+    from dire_dsl.measure.good_groundings import GoodImages
     from dire_dsl.lang import ir
 
 
@@ -39,8 +39,8 @@ def measure_command(
 ) -> None:
     """Read every rule on good images: how often it holds, and what each comparison measures against its bound."""
     from dire_dsl.cli.eval_errors import user_errors
-    from dire_dsl.eval.measure_report import render_json, render_text
-    from dire_dsl.eval.measurements import read_rules
+    from dire_dsl.measure.report import render_json, render_text
+    from dire_dsl.measure.measurements import read_rules
 
     if data is None and run is None:
         fail("give --data (read the annotated masks) or --run (read a trained run's grounding)")
@@ -57,10 +57,10 @@ def measure_command(
 def _good_images(rules: Path, data: Path | None, run: Path | None, category: str | None,
                  split: Split | None) -> tuple[ir.CheckedProgram, GoodImages]:
     from dire_dsl.data.errors import DataError
-    from dire_dsl.eval.good_groundings import annotated_images, run_images
+    from dire_dsl.measure.good_groundings import annotated_images, run_images
     from dire_dsl.lang.program import load_rules
-    from dire_dsl.train.config import input_shape, settings_for
-    from dire_dsl.train.dataset import native_size
+    from dire_dsl.run.config import input_shape, settings_for
+    from dire_dsl.data.loco import native_size
 
     program = load_rules(rules)
     if run is not None:

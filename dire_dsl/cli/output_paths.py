@@ -78,7 +78,7 @@ def _same(path: Path, other: Path) -> bool:
 
 def _in_run(path: Path, run: Path) -> bool:
     """True for the run folder itself and its own files; a new file in it (metrics.json) is fine."""
-    from dire_dsl.train.run_dir import (CALIBRATION, CHECKPOINTS, CONFIG, LOG, MANIFEST, PSEUDO_LABELS, RULES,
+    from dire_dsl.run.folder import (CALIBRATION, CHECKPOINTS, CONFIG, LOG, MANIFEST, PSEUDO_LABELS, RULES,
                                         RULES_HASH, WEIGHTS)
 
     path, run = path.resolve(), run.resolve()

@@ -42,7 +42,7 @@ def sweep_command(
     from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output import err_console
     from dire_dsl.cli.output_paths import Inputs, output_dir_or_exit, output_files_or_exit
-    from dire_dsl.eval.sweep import parse_grid, sweep
+    from dire_dsl.workflows.sweep import parse_grid, sweep
 
     out = out or Path(f"sweep-{rules.stem}")
     inputs = Inputs(files=(rules,), data_root=data)

@@ -33,8 +33,8 @@ def synth(
     from dire_dsl.cli.output_paths import output_dir_or_exit
     from dire_dsl.cli.progress import PlainLines
     from dire_dsl.data.errors import DataError, OutputError, SpecError
-    from dire_dsl.data.spec import load_spec, resolve_spec_path
-    from dire_dsl.data.synth import check_layout, check_recipes, synthesize
+    from dire_dsl.synth.spec.load import load_spec, resolve_spec_path
+    from dire_dsl.synth.generate import check_layout, check_recipes, synthesize
 
     try:
         spec = load_spec(spec_or_category)

@@ -47,7 +47,7 @@ def train(
     from dire_dsl.lang.render import render_all_text
     from dire_dsl.train.api import train as run_training
     from dire_dsl.train.loop import TrainingDiverged
-    from dire_dsl.train.run_dir import RunDirError
+    from dire_dsl.run.folder import RunDirError
     from dire_dsl.vision.backbones.base import BackboneError
 
     output_dir_or_exit(out, "--out", Inputs(files=(rules,), data_root=data))
@@ -116,7 +116,7 @@ def train(
     for name, gate, reason in calibration.pruned:
         typer.echo(f"  pruned rule `{name}`: {reason}")
     if result.pseudo_labels is not None:
-        from dire_dsl.train.pseudo_grounding import describe
+        from dire_dsl.grounding.pseudo import describe
 
         for line in describe(result.pseudo_labels):
             typer.echo(f"  {line}")

@@ -1,10 +1,9 @@
-"""Data: the MVTec LOCO loader, COCO component annotations and the SynLOCO generator.
+"""Real data: the MVTec LOCO loader and the COCO component annotations of its images.
 
-Modules (import what you need; nothing heavy is imported here, torch only by `loco`):
-    spec       scene specs (pydantic) and `load_spec`        specs/   the five LOCO categories
-    shapes     shape primitives and their rasterization      layout   scene sampling
-    render     drawing and camera nuisances                  anomalies recipes and ground-truth regions
-    image      one image + its record                        writer   MVTec LOCO layout, COCO, records
-    synth      `synthesize(...)`, the public generator API   loco     the `MVTecLOCO` dataset
-    baseline   a trivial colour-histogram detector           errors   DataError and its subclasses
+Modules (this package imports none of them; `loco` imports torch):
+    loco        the `MVTecLOCO` dataset: the folder layout, splits, masks and defect configs
+    coco        COCO component annotations (category name = object name) -> Components per image
+    components  `Component`: one annotated part of an image, what grounding and rule edits work on
+    image_io    reading image files one way everywhere: training, evaluation, explanation
+    errors      `DataError` and its subclasses (the generator's `SpecError` and `OutputError` too)
 """

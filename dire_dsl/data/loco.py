@@ -353,3 +353,23 @@ def collate(batch: list[dict]) -> dict[str, Any]:
         if k not in out and k != "image_uint8":
             out[k] = [b.get(k) for b in batch]
     return out
+
+
+def native_size(root: Path, category: str) -> tuple[int, int]:
+    """(height, width) of the category's first training image (all images share one size)."""
+    dataset = MVTecLOCO(root, category, "train")
+    if len(dataset) == 0:
+        raise DataError(f"{root / category / 'train' / 'good'}: no training images")
+    image = dataset[0].image
+    return int(image.shape[1]), int(image.shape[2])
+
+
+def load_split(root: Path, category: str, split: str, hw: tuple[int, int]) -> tuple[list[str], list[np.ndarray]]:
+    """File names and resized RGB uint8 arrays of a normal split (train or validation)."""
+    dataset = MVTecLOCO(root, category, split, image_size=hw)
+    names, images = [], []
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        names.append(Path(sample.path).name)
+        images.append(np.asarray(sample.image_uint8 if hasattr(sample, "image_uint8") else sample.image))
+    return names, images

@@ -22,9 +22,13 @@ SECTIONS: dict[str, str] = {
     "lang": "The rule language",
     "logic": "Logic and grounding",
     "vision": "Backbones",
-    "data": "Data",
+    "data": "Real data",
+    "synth": "The SynLOCO generator",
     "train": "Training",
-    "eval": "Evaluation, explanations, sweeps",
+    "run": "Trained runs",
+    "eval": "Evaluation",
+    "explain": "Explanations",
+    "workflows": "Workflows: demo and sweep",
 }
 """Section title per subpackage (`dire_dsl.<subpackage>...`), in page order."""
 

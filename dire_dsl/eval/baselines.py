@@ -12,7 +12,7 @@ trained no-rules model's backbone (same architecture, data and training budget a
 model), since there are no ImageNet weights offline. The paper's re-weighting of the image
 score by neighbourhood density is left out (it changes AUROC by tenths of a percent there).
 
-**Colour histograms**: `dire_dsl.data.baseline.color_histogram` features (joint RGB, Hellinger
+**Colour histograms**: `dire_dsl.eval.color_histogram.color_histogram` features (joint RGB, Hellinger
 geometry) and the mean distance to the `k` nearest training histograms.
 """
 
@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dire_dsl.data.baseline import color_histogram
-from dire_dsl.train.scoring import nearest_distance
+from dire_dsl.eval.color_histogram import color_histogram
+from dire_dsl.run.scoring import nearest_distance
 from dire_dsl.vision.backbones.base import Backbone
 
 

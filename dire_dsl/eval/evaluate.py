@@ -42,16 +42,16 @@ from pydantic import BaseModel, ConfigDict
 
 from dire_dsl.atomic import GENERATOR, atomic_write_text
 from dire_dsl.data.loco import GOOD, LOGICAL, STRUCTURAL, MVTecLOCO
-from dire_dsl.eval.evidence import rule_objects
-from dire_dsl.eval.inference import Scorer, open_run, select
+from dire_dsl.explain.evidence import rule_objects
+from dire_dsl.run.inference import Scorer, open_run, select
 from dire_dsl.eval.metrics import auroc_interval, image_auroc, loco_image_auroc
 from dire_dsl.eval.rule_stats import rule_violation_stats
-from dire_dsl.eval.separation import separation
+from dire_dsl.eval.separation import Separation, separation
 from dire_dsl.eval.spro import FPR_LIMITS, DefectConfig, DefectRegion, LocoAuSpro, loco_au_spro
-from dire_dsl.eval.threshold import classify_at
+from dire_dsl.run.threshold import Classification, classify_at
 from dire_dsl.eval.tiff_maps import write_anomaly_map
 from dire_dsl.lang.diagnostics import DireError
-from dire_dsl.train.api import TrainedRun
+from dire_dsl.run.trained import TrainedRun
 
 SPRO_SIDE = 256
 """Longer side, in pixels, of the maps and masks AU-sPRO is computed on."""
@@ -73,32 +73,9 @@ class AurocBlock(_Model):
     structural_ci95: tuple[float, float] | None = None
 
 
-class SeparationBlock(_Model):
-    d_prime: float
-    gap: float
-    relative_gap: float
-    mean_normal: float
-    std_normal: float
-    mean_anomaly: float
-    n_normal: int
-    n_anomaly: int
-    warnings: list[str]
-
-
 class SeparationReport(_Model):
-    logical: SeparationBlock | None
-    structural: SeparationBlock | None
-
-
-class ClassificationBlock(_Model):
-    threshold: float
-    true_positives: int
-    false_positives: int
-    true_negatives: int
-    false_negatives: int
-    precision: float
-    recall: float
-    f1: float
+    logical: Separation | None
+    structural: Separation | None
 
 
 class SproBlock(_Model):
@@ -213,7 +190,7 @@ class EvalReport(_Model):
     au_spro_regions: int
     separation: SeparationReport
     threshold: float
-    classification: ClassificationBlock
+    classification: Classification
     rules: RuleBlock
     timing: Timing
     images: list[ImageRecord]
@@ -233,7 +210,7 @@ class EvalReport(_Model):
         def number(value: float | None, digits: int = 3) -> str:
             return "n/a" if value is None else f"{value:.{digits}f}"
 
-        def dprime(block: SeparationBlock | None) -> str:
+        def dprime(block: Separation | None) -> str:
             return "n/a" if block is None else f"{block.d_prime:.2f}"
 
         def with_interval(value: float | None, interval: tuple[float, float] | None) -> str:
@@ -256,14 +233,8 @@ class EvalReport(_Model):
         ]
 
 
-def _separation(good: np.ndarray, bad: np.ndarray) -> SeparationBlock | None:
-    if good.size == 0 or bad.size == 0:
-        return None
-    result = separation(good, bad)
-    return SeparationBlock(d_prime=result.d_prime, gap=result.gap, relative_gap=result.relative_gap,
-                           mean_normal=result.mean_normal, std_normal=result.std_normal,
-                           mean_anomaly=result.mean_anomaly, n_normal=result.n_normal, n_anomaly=result.n_anomaly,
-                           warnings=list(result.warnings))
+def _separation(good: np.ndarray, bad: np.ndarray) -> Separation | None:
+    return None if good.size == 0 or bad.size == 0 else separation(good, bad)
 
 
 def _reduced(size: tuple[int, int], side: int) -> tuple[int, int]:
@@ -403,7 +374,7 @@ def _measure(trained: TrainedRun, category: str, data_root: str | Path, records:
                          logical_ci95=interval[LOGICAL], structural_ci95=interval[STRUCTURAL]),
         au_spro=au, au_spro_side=spro_side, au_spro_regions=n_regions, separation=sep,
         threshold=float(trained.calibration.threshold),
-        classification=ClassificationBlock(**{k: getattr(classification, k) for k in ClassificationBlock.model_fields}),
+        classification=classification,
         rules=rules, timing=timing, images=records, warnings=warnings,
         maps_dir=None if maps_dir is None else str(maps_dir))
 

@@ -16,29 +16,12 @@ import numpy as np
 from scipy.stats import bootstrap, rankdata
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from dire_dsl.scores import Scores, validate_scores
+
 GOOD = "good"
 LOGICAL = "logical_anomalies"
 STRUCTURAL = "structural_anomalies"
 SPLITS = (GOOD, LOGICAL, STRUCTURAL)
-
-Scores = Sequence[float] | np.ndarray
-
-
-def validate_scores(values: Scores, name: str) -> np.ndarray:
-    """Return `values` as a 1-D float64 array; raise if empty or not finite.
-
-    Every metric here would otherwise turn NaN or an empty split into a plausible number.
-    """
-    scores = np.asarray(values, dtype=np.float64)
-    if scores.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D sequence of scores, got shape {scores.shape}")
-    if scores.size == 0:
-        raise ValueError(f"{name} is empty; pass at least one score")
-    bad = int(np.count_nonzero(~np.isfinite(scores)))
-    if bad:
-        raise ValueError(f"{name} has {bad} NaN/inf score(s); fix the model output first")
-    return scores
-
 
 def image_scores(anomaly_maps: Sequence[np.ndarray]) -> np.ndarray:
     """Image score = max of each anomaly map, exactly as the official script reads a TIFF."""

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from dire_dsl.data.errors import ConfigError
 from dire_dsl.eval.evaluate import EvalReport
-from dire_dsl.eval.evidence import rule_objects, rule_violated
+from dire_dsl.explain.evidence import rule_objects, rule_violated
 from dire_dsl.json_read import read_json
 from dire_dsl.lang.ir import CheckedProgram
 
@@ -32,7 +32,7 @@ class PointingResult(BaseModel):
 
 def defect_objects(category_root: str | Path) -> dict[str, set[str]] | None:
     """Defect name → the DSL objects its recipe changes, from a SynLOCO tree's synloco.json (None otherwise)."""
-    from dire_dsl.data.spec import SceneSpec
+    from dire_dsl.synth.spec.models import SceneSpec
 
     marker = Path(category_root) / "synloco.json"
     if not marker.is_file():

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from dire_dsl.atomic import GENERATOR, atomic_write_text
 from dire_dsl.eval.evaluate import EvalReport, ImageRecord
-from dire_dsl.eval.explain import Explanation, explain_scored, marks_for, overlay_figure
-from dire_dsl.eval.inference import Scorer, open_run, read_rgb
+from dire_dsl.explain.explain import Explanation, explain_scored, marks_for, overlay_figure
+from dire_dsl.run.inference import Scorer, open_run, read_rgb
 from dire_dsl.eval.metrics import GOOD, LOGICAL, STRUCTURAL
-from dire_dsl.eval.overlay import png_bytes
+from dire_dsl.explain.overlay import png_bytes
 from dire_dsl.eval.plots import roc_curves, score_histograms
-from dire_dsl.train.api import TrainedRun
+from dire_dsl.run.trained import TrainedRun
 
 EXAMPLES = 4
 """Worst false positives and false negatives shown (each)."""

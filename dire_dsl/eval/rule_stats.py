@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dire_dsl.eval.evidence import rule_violated
+from dire_dsl.explain.evidence import rule_violated
 from dire_dsl.eval.metrics import GOOD
 
 

@@ -7,11 +7,10 @@ distance; the warnings flag score distributions that make any of these numbers m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
-from dire_dsl.eval.metrics import Scores, validate_scores
+from dire_dsl.scores import Scores, validate_scores
 
 COLLAPSED = "collapsed"
 SATURATED = "saturated"
@@ -21,14 +20,16 @@ _NUMERIC_RELATIVE_EPS = 1e-12
 """Below this share of the largest |score|, a std is rounding noise and d' is undefined."""
 
 
-@dataclass(frozen=True)
-class Separation:
+class Separation(BaseModel):
     """d' = (mean anomaly − mean normal) / std normal; gap = min anomaly − max normal.
 
     A positive gap means one threshold separates the two sets perfectly; `relative_gap` is
     the gap over the range of all scores. `warnings` hold "code: message" strings with the
-    stable codes COLLAPSED, SATURATED and ZERO_NORMAL_SPREAD.
+    stable codes COLLAPSED, SATURATED and ZERO_NORMAL_SPREAD. The one declaration of these
+    numbers: `dire eval`'s report carries it as is (d' may be ±inf or nan, written as strings).
     """
+
+    model_config = ConfigDict(frozen=True, ser_json_inf_nan="strings")
 
     d_prime: float
     gap: float

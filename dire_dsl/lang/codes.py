@@ -79,7 +79,7 @@ _ENTRIES = [
     CodeInfo("E318", "grid, or cells iterated by one rule, beyond the size limits",
              "region cell = grid(100, 100)\nrule r: forall a, b in cell: count(pin in a) == count(pin in b)",
              "region cell = grid(3, 5)   # rows, cols ≤ 64; cells ≤ 1024; cells one rule iterates ≤ 1024"),
-    CodeInfo("E319", "arithmetic on constants that overflows or divides by zero", "rule r: area(pin) < 1e308 * 10",
+    CodeInfo("E319", "arithmetic on constants that overflows or divides by zero", "rule r: area(pin) < 1e38 * 10",
              "rule r: area(pin) < 0.5"),
     CodeInfo("W401", "a variable shadows another name", "rule r: forall pin in pin: true",
              "rule r: forall p in pin: area(p) > 0.01"),

@@ -2,7 +2,7 @@
 
 Where the AST says what was written, the IR says what it means: `count(pin in c)` is a
 Measure over an ObjectSet narrowed to the cell bound to `c`; `a.clamps == b.clamps` is an
-AttrSame between two attribute distributions. Each node keeps its span and source text so
+AttributeSame between two attribute distributions. Each node keeps its span and source text so
 that explanations can quote the rule.
 """
 
@@ -34,7 +34,7 @@ class Filter(BaseModel):
 
 
 # ---------------------------------------------------------------- terms
-class RegionSel(IRNode):
+class RegionSelection(IRNode):
     """A whole region, one fixed cell of a grid (`cell`, 0-based), or the cell bound to `var`."""
 
     kind: Literal["region"] = "region"
@@ -46,7 +46,7 @@ class RegionSel(IRNode):
 class ObjectSet(IRNode):
     kind: Literal["objects"] = "objects"
     object: str
-    region: RegionSel | None = None
+    region: RegionSelection | None = None
     where: Filter | None = None
 
 
@@ -58,7 +58,7 @@ class Instance(IRNode):
     object: str
 
 
-class Const(IRNode):
+class Constant(IRNode):
     kind: Literal["const"] = "const"
     value: float
     integer: bool = False
@@ -73,19 +73,25 @@ class Measure(IRNode):
     integer: bool = False
 
 
-class Arith(IRNode):
+class Arithmetic(IRNode):
+    """`left op right` on numbers; `constant` is its value when both sides are literals (the checker folds it)."""
+
     kind: Literal["arith"] = "arith"
     op: Literal["+", "-", "*", "/"]
     left: Term
     right: Term
+    constant: float | None = None
 
 
-class Neg(IRNode):
+class Negation(IRNode):
+    """`-operand` on a number (a negated literal is folded into a Constant); logical negation is `Not`."""
+
     kind: Literal["neg"] = "neg"
     operand: Term
+    constant: float | None = None
 
 
-class AttrDist(IRNode):
+class AttributeDistribution(IRNode):
     """The distribution of `attribute` over `values`, for one instance or a whole object."""
 
     kind: Literal["attr"] = "attr"
@@ -95,7 +101,7 @@ class AttrDist(IRNode):
 
 
 Term = Annotated[
-    Union[RegionSel, ObjectSet, Instance, Const, Measure, Arith, Neg, AttrDist],
+    Union[RegionSelection, ObjectSet, Instance, Constant, Measure, Arithmetic, Negation, AttributeDistribution],
     Field(discriminator="kind"),
 ]
 
@@ -106,11 +112,14 @@ class Truth(IRNode):
     value: bool
 
 
-class Cmp(IRNode):
+class Comparison(IRNode):
+    """`left op right`; `integer` when both sides are whole numbers (counts), whose `==` needs no scale."""
+
     kind: Literal["cmp"] = "cmp"
     op: Literal["==", "!=", "<", "<=", ">", ">="]
     left: Term
     right: Term
+    integer: bool = False
 
 
 class Range(IRNode):
@@ -120,21 +129,21 @@ class Range(IRNode):
     high: Term
 
 
-class AttrIs(IRNode):
+class AttributeIs(IRNode):
     """`subject.attribute == value` (or `!=`): the probability mass on `value`."""
 
     kind: Literal["attr_is"] = "attr_is"
-    subject: AttrDist
+    subject: AttributeDistribution
     value: str
     negated: bool = False
 
 
-class AttrSame(IRNode):
+class AttributeSame(IRNode):
     """`a.attr == b.attr` (or `!=`): the probability that both take the same value."""
 
     kind: Literal["attr_same"] = "attr_same"
-    left: AttrDist
-    right: AttrDist
+    left: AttributeDistribution
+    right: AttributeDistribution
     negated: bool = False
 
 
@@ -142,8 +151,8 @@ class Table(IRNode):
     """`src -> dst { a: x, ... }`: the probability that the pair of values is in the table."""
 
     kind: Literal["table"] = "table"
-    source: AttrDist
-    target: AttrDist
+    source: AttributeDistribution
+    target: AttributeDistribution
     pairs: list[tuple[str, str]]
 
 
@@ -155,12 +164,12 @@ class Predicate(IRNode):
     args: list[Term]
 
 
-class NotF(IRNode):
+class Not(IRNode):
     kind: Literal["not"] = "not"
     operand: Formula
 
 
-class Conn(IRNode):
+class Connective(IRNode):
     kind: Literal["connective"] = "connective"
     op: Literal["and", "or", "implies"]
     left: Formula
@@ -177,7 +186,7 @@ class Domain(BaseModel):
     where: Filter | None = None
 
 
-class Quant(IRNode):
+class Quantifier(IRNode):
     """`forall`/`exists` over one variable, or over ordered pairs of distinct members for two."""
 
     kind: Literal["quant"] = "quant"
@@ -188,7 +197,7 @@ class Quant(IRNode):
 
 
 Formula = Annotated[
-    Union[Truth, Cmp, Range, AttrIs, AttrSame, Table, Predicate, NotF, Conn, Quant],
+    Union[Truth, Comparison, Range, AttributeIs, AttributeSame, Table, Predicate, Not, Connective, Quantifier],
     Field(discriminator="kind"),
 ]
 
@@ -275,6 +284,15 @@ class CheckedProgram(BaseModel):
         return next(r for r in self.regions if r.name == name)
 
 
+def constant_value(term: Any) -> float | None:
+    """The value of a constant term (a number, maybe negated or combined, as the checker folded it), else None."""
+    if isinstance(term, Constant):
+        return term.value
+    if isinstance(term, (Arithmetic, Negation)):
+        return term.constant
+    return None
+
+
 def region_cells_problem(regions: list[RegionDef]) -> str | None:
     """Why a file's regions hold too many cells together, or None (each region becomes that many masks)."""
     total = sum(region.cells for region in regions)
@@ -286,13 +304,13 @@ def region_cells_problem(regions: list[RegionDef]) -> str | None:
 def cells_iterated(formula: Any, regions: dict[str, RegionDef]) -> int:
     """The most grid cells one evaluation of `formula` iterates: nested cell quantifiers multiply,
     a pair of variables counts cells²; instance quantifiers are bounded by the model's slots."""
-    if isinstance(formula, Quant):
+    if isinstance(formula, Quantifier):
         inner = cells_iterated(formula.body, regions)
         if formula.domain.kind != "cells" or formula.domain.name not in regions:
             return inner
         return regions[formula.domain.name].cells ** len(formula.variables) * inner
-    if isinstance(formula, Conn):
+    if isinstance(formula, Connective):
         return max(cells_iterated(formula.left, regions), cells_iterated(formula.right, regions))
-    if isinstance(formula, NotF):
+    if isinstance(formula, Not):
         return cells_iterated(formula.operand, regions)
     return 1

@@ -23,3 +23,9 @@ MAX_RULE_CELLS = 1024
 """Most grid cells one rule iterates: the product of the domain sizes of nested cell
 quantifiers, a pair (`forall a, b in grid`) counting cells × cells: pairs over 32 cells, or
 every cell of a 32 × 32 grid once."""
+
+MAX_NUMBER = 3.4028234663852886e38
+"""Largest magnitude a number in a rules file may have, literal or folded: float32's largest
+finite value. The compiled rules compute in float32, where a larger bound (`count(pin) in
+[0, 1e300]`, finite as a 64-bit float) cannot even be made a tensor. Literals beyond it are
+E108, arithmetic that can exceed it is E319."""

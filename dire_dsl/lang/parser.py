@@ -13,10 +13,17 @@ from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from dire_dsl.lang import ast
 from dire_dsl.lang.diagnostics import Diagnostic, DiagnosticBag, RulesSyntaxError
+from dire_dsl.lang.limits import MAX_NUMBER
 
 TOP_LEVEL_KEYWORDS = ("category", "object", "attribute", "region", "rule", "train", "logic")
 RESERVED_WORDS = frozenset(
@@ -97,8 +104,8 @@ def _shown(text: str) -> str:
 def literal_problem(text: str) -> tuple[str, str] | None:
     """(message, help) when a number literal does not fit a float (it would read as inf or as 0), else None."""
     value = float(text)
-    if math.isinf(value):
-        return (f"`{_shown(text)}` is too large: numbers go up to about 1.8e308",
+    if value > MAX_NUMBER:
+        return (f"`{_shown(text)}` is too large: numbers go up to about 3.4e38 (rules compute in 32-bit floats)",
                 "to leave a bound open, drop it: write `count(pin) >= 5`, not `count(pin) in [5, 1e309]`")
     mantissa = text.lower().partition("e")[0]
     if value == 0.0 and any(digit in mantissa for digit in "123456789"):

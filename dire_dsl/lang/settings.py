@@ -1,14 +1,20 @@
 """The typed keys of the `train {}` and `logic {}` blocks, their defaults and their limits.
 
 One table serves the checker (unknown key, wrong type, out of range), the formatter's
-documentation and the training configuration, so a key is declared exactly once.
+documentation and the training configuration, so a key is declared exactly once: a pydantic
+model takes its fields from `model_fields`, with the same defaults and bounds the checker
+enforces.
 """
 
 from __future__ import annotations
 
+import keyword
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic.fields import FieldInfo
 
 
 @dataclass(frozen=True)
@@ -39,12 +45,37 @@ class SettingSpec:
         if self.choices and value not in self.choices:
             return f"`{self.key}` must be one of: {', '.join(self.choices)}"
         if self.type in (int, float) and not math.isfinite(value):
-            return f"`{self.key}` must be a finite number; got {value} (a literal beyond about 1.8e308 reads as infinite)"
+            return f"`{self.key}` must be a finite number; got {value} (a literal beyond about 3.4e38 is refused)"
         if self.type in (int, float):
             too_low = value <= self.low if self.low_open else value < self.low
             if too_low or value > self.high:
                 return f"`{self.key}` must be in {self.range_text()}; got {value}"
         return None
+
+    def coerce(self, value: Any) -> Any:
+        """An accepted value as the key's type: `epochs = 12.0` is the whole number 12."""
+        if self.type is int:
+            return int(value)
+        if self.type is float:
+            return float(value)
+        return value
+
+    @property
+    def field_name(self) -> str:
+        """The key as a Python name: a keyword (`lambda`) gets a trailing underscore."""
+        return f"{self.key}_" if keyword.iskeyword(self.key) else self.key
+
+    def model_field(self) -> tuple[Any, FieldInfo]:
+        """(annotation, Field) of this key for a pydantic model: the choices as a Literal, the
+        bounds as ge/gt/le, the key itself as the alias when it is not a Python name."""
+        annotation = Literal[self.choices] if self.choices else self.type
+        bounds: dict[str, float] = {}
+        if math.isfinite(self.low):
+            bounds["gt" if self.low_open else "ge"] = self.low
+        if math.isfinite(self.high):
+            bounds["le"] = self.high
+        alias = self.key if self.field_name != self.key else None
+        return annotation, Field(self.default, alias=alias, description=self.doc, **bounds)
 
     def type_name(self) -> str:
         return {float: "number", int: "whole number", str: "text", bool: "true/false"}[self.type]
@@ -108,3 +139,8 @@ BLOCKS: dict[str, dict[str, SettingSpec]] = {"train": TRAIN_SETTINGS, "logic": L
 
 def defaults(block: str) -> dict[str, Any]:
     return {key: spec.default for key, spec in BLOCKS[block].items()}
+
+
+def model_fields(block: str) -> dict[str, tuple[Any, FieldInfo]]:
+    """The fields of a pydantic model of `block`: `pydantic.create_model(name, **model_fields("train"))`."""
+    return {spec.field_name: spec.model_field() for spec in BLOCKS[block].values()}

@@ -158,33 +158,6 @@ def compile_program(program: ir.CheckedProgram) -> CompiledRules:
     return CompiledRules(program)
 
 
-def constant_value(term: Any) -> float | None:
-    """The value of a constant term (a number, maybe negated or combined), else None."""
-    if isinstance(term, ir.Const):
-        return term.value
-    if isinstance(term, ir.Neg):
-        inner = constant_value(term.operand)
-        return None if inner is None else -inner
-    if isinstance(term, ir.Arith):
-        a, b = constant_value(term.left), constant_value(term.right)
-        if a is None or b is None:
-            return None
-        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else None}[term.op]
-    return None
-
-
-def _is_integer(term: Any) -> bool:
-    if isinstance(term, ir.Const):
-        return term.integer
-    if isinstance(term, ir.Measure):
-        return term.integer
-    if isinstance(term, ir.Neg):
-        return _is_integer(term.operand)
-    if isinstance(term, ir.Arith):
-        return term.op != "/" and _is_integer(term.left) and _is_integer(term.right)
-    return False
-
-
 @lru_cache(maxsize=256)
 def _slot_labels(obj: str, slots: int) -> tuple[str, ...]:
     return tuple(f"{obj}#{k + 1}" for k in range(slots))
@@ -205,14 +178,13 @@ class _Compiler:
         value, depth = float(node.value), len(scope)
         return lambda env: env.const(value, depth)
 
-    def _f_cmp(self, node: ir.Cmp, scope: Scope) -> Node:
+    def _f_cmp(self, node: ir.Comparison, scope: Scope) -> Node:
         left, right = self.term(node.left, scope), self.term(node.right, scope)
-        scale = threshold_scale(constant_value(node.left), constant_value(node.right))
-        integer = _is_integer(node.left) and _is_integer(node.right)
+        scale = threshold_scale(ir.constant_value(node.left), ir.constant_value(node.right))
 
         def compare(env: Env) -> Tensor:
             a, b = left(env), right(env)
-            truth = env.logic.compare(node.op, a, b, scale, integer)
+            truth = env.logic.compare(node.op, a, b, scale, node.integer)
             env.record(node, "comparison", node.op, [(node.left.text, a), (node.right.text, b)], truth)
             return truth
 
@@ -220,8 +192,8 @@ class _Compiler:
 
     def _f_range(self, node: ir.Range, scope: Scope) -> Node:
         value, low, high = (self.term(t, scope) for t in (node.value, node.low, node.high))
-        low_scale = threshold_scale(constant_value(node.low))
-        high_scale = threshold_scale(constant_value(node.high))
+        low_scale = threshold_scale(ir.constant_value(node.low))
+        high_scale = threshold_scale(ir.constant_value(node.high))
 
         def in_range(env: Env) -> Tensor:
             v, lo, hi = value(env), low(env), high(env)
@@ -231,7 +203,7 @@ class _Compiler:
 
         return in_range
 
-    def _f_attr_is(self, node: ir.AttrIs, scope: Scope) -> Node:
+    def _f_attr_is(self, node: ir.AttributeIs, scope: Scope) -> Node:
         dist, index = self.attribute(node.subject, scope), node.subject.values.index(node.value)
         label = f"P({node.subject.text} = {node.value})"
 
@@ -243,7 +215,7 @@ class _Compiler:
 
         return attr_is
 
-    def _f_attr_same(self, node: ir.AttrSame, scope: Scope) -> Node:
+    def _f_attr_same(self, node: ir.AttributeSame, scope: Scope) -> Node:
         left, right = self.attribute(node.left, scope), self.attribute(node.right, scope)
         aligned = [node.right.values.index(v) for v in node.left.values]
 
@@ -271,7 +243,8 @@ class _Compiler:
 
     def _f_predicate(self, node: ir.Predicate, scope: Scope) -> Node:
         call = self.call(node.func, node.args, scope)
-        numbers = [(i, arg.text) for i, arg in enumerate(node.args) if not isinstance(arg, (ir.ObjectSet, ir.Instance, ir.RegionSel))]
+        entities = (ir.ObjectSet, ir.Instance, ir.RegionSelection)
+        numbers = [(i, arg.text) for i, arg in enumerate(node.args) if not isinstance(arg, entities)]
 
         def relation(env: Env) -> Tensor:
             args, truth = call(env)
@@ -280,16 +253,16 @@ class _Compiler:
 
         return relation
 
-    def _f_not(self, node: ir.NotF, scope: Scope) -> Node:
+    def _f_not(self, node: ir.Not, scope: Scope) -> Node:
         operand = self.formula(node.operand, scope)
         return lambda env: env.logic.not_(operand(env))
 
-    def _f_connective(self, node: ir.Conn, scope: Scope) -> Node:
+    def _f_connective(self, node: ir.Connective, scope: Scope) -> Node:
         left, right = self.formula(node.left, scope), self.formula(node.right, scope)
         op = {"and": "and_", "or": "or_", "implies": "implies"}[node.op]
         return lambda env: getattr(env.logic, op)(left(env), right(env))
 
-    def _f_quant(self, node: ir.Quant, scope: Scope) -> Node:
+    def _f_quant(self, node: ir.Quantifier, scope: Scope) -> Node:
         depth = len(scope)
         new = tuple(Var(name, depth + 1 + i) for i, name in enumerate(node.variables))
         body = self.formula(node.body, scope + new)
@@ -336,7 +309,7 @@ class _Compiler:
         method = getattr(self, f"_t_{node.kind}")
         return method(node, scope)
 
-    def _t_const(self, node: ir.Const, scope: Scope) -> Node:
+    def _t_const(self, node: ir.Constant, scope: Scope) -> Node:
         value, depth = node.value, len(scope)
         return lambda env: env.const(value, depth)
 
@@ -344,21 +317,22 @@ class _Compiler:
         call = self.call(node.func, node.args, scope)
         return lambda env: call(env)[1]
 
-    def _t_arith(self, node: ir.Arith, scope: Scope) -> Node:
+    def _t_arith(self, node: ir.Arithmetic, scope: Scope) -> Node:
         left, right = self.term(node.left, scope), self.term(node.right, scope)
         operation = {"+": torch.add, "-": torch.sub, "*": torch.mul, "/": torch.div}[node.op]
         return lambda env: operation(left(env), right(env))
 
-    def _t_neg(self, node: ir.Neg, scope: Scope) -> Node:
+    def _t_neg(self, node: ir.Negation, scope: Scope) -> Node:
         operand = self.term(node.operand, scope)
         return lambda env: -operand(env)
 
     def _t_instance(self, node: ir.Instance, scope: Scope) -> TermNode:
         axis, depth = _lookup(scope, node.var).axis, len(scope)
         return lambda env: Entity(lambda: place(env.grounding.objects[node.object].instances, axis, depth),
-                                  env.raster.basis, moments=lambda: place(env.instance_moments(node.object), axis, depth))
+                                  env.raster.basis,
+                                  moments=lambda: place(env.instance_moments(node.object), axis, depth))
 
-    def _t_region(self, node: ir.RegionSel, scope: Scope) -> TermNode:
+    def _t_region(self, node: ir.RegionSelection, scope: Scope) -> TermNode:
         depth = len(scope)
         if node.var is not None:
             axis = _lookup(scope, node.var).axis
@@ -371,7 +345,7 @@ class _Compiler:
         weights, mask = self.object_weights(node, scope), self.object_mask(node, scope)
         return lambda env: Entity(lambda: mask(env), env.raster.basis, weights=lambda: weights(env))
 
-    def _t_attr(self, node: ir.AttrDist, scope: Scope) -> Node:
+    def _t_attr(self, node: ir.AttributeDistribution, scope: Scope) -> Node:
         return self.attribute(node, scope)
 
     # ------------------------------------------------------------ pieces
@@ -438,7 +412,7 @@ class _Compiler:
 
         return mask
 
-    def attribute(self, node: ir.AttrDist, scope: Scope) -> Node:
+    def attribute(self, node: ir.AttributeDistribution, scope: Scope) -> Node:
         """A distribution [B, *S, V]: one instance's, or the weighted mean over an object set."""
         depth, subject = len(scope), node.subject
         if isinstance(subject, ir.Instance):

@@ -57,7 +57,7 @@ def _call_formula(func: str, sem: Semantics) -> str:
     return BUILTIN_FORMULAS[func].format(tau=f"{sem.tau:g}")
 
 
-def _region_label(sel: ir.RegionSel) -> str:
+def _region_label(sel: ir.RegionSelection) -> str:
     if sel.var is not None:
         return f"{sel.region} cell bound to {sel.var}"
     if sel.cell is not None:
@@ -76,21 +76,22 @@ def _objects_label(objects: ir.ObjectSet) -> str:
 
 def term_tree(term: Any, sem: Semantics) -> dict[str, Any]:
     """A numeric term or an argument as a tree node."""
-    if isinstance(term, ir.Const):
+    if isinstance(term, ir.Constant):
         return _node("constant", f"{term.value:g}", term)
     if isinstance(term, ir.ObjectSet):
         return _node("objects", _objects_label(term), term)
     if isinstance(term, ir.Instance):
         return _node("instance", f"{term.var} (a {term.object})", term)
-    if isinstance(term, ir.RegionSel):
+    if isinstance(term, ir.RegionSelection):
         return _node("region", _region_label(term), term)
     if isinstance(term, ir.Measure):
-        return _node("measurement", term.func, term, _call_formula(term.func, sem), [term_tree(a, sem) for a in term.args])
-    if isinstance(term, ir.Arith):
+        return _node("measurement", term.func, term, _call_formula(term.func, sem),
+                     [term_tree(a, sem) for a in term.args])
+    if isinstance(term, ir.Arithmetic):
         return _node("arithmetic", term.op, term, children=[term_tree(term.left, sem), term_tree(term.right, sem)])
-    if isinstance(term, ir.Neg):
+    if isinstance(term, ir.Negation):
         return _node("arithmetic", "negate", term, children=[term_tree(term.operand, sem)])
-    if isinstance(term, ir.AttrDist):
+    if isinstance(term, ir.AttributeDistribution):
         subject = term.subject.var if isinstance(term.subject, ir.Instance) else term.subject.object
         return _node("attribute", f"P({subject}.{term.attribute}) over {{{', '.join(term.values)}}}", term)
     raise TypeError(f"unknown term {type(term).__name__}")
@@ -101,17 +102,17 @@ def formula_tree(formula: Any, sem: Semantics) -> dict[str, Any]:
     ops = sem.describe()
     if isinstance(formula, ir.Truth):
         return _node("constant", "true" if formula.value else "false", formula)
-    if isinstance(formula, ir.Cmp):
+    if isinstance(formula, ir.Comparison):
         return _node("comparison", formula.op, formula, ops[formula.op],
                      [term_tree(formula.left, sem), term_tree(formula.right, sem)])
     if isinstance(formula, ir.Range):
         return _node("comparison", "in range", formula, ops["in"],
                      [term_tree(formula.value, sem), term_tree(formula.low, sem), term_tree(formula.high, sem)])
-    if isinstance(formula, ir.AttrIs):
+    if isinstance(formula, ir.AttributeIs):
         op = "!=" if formula.negated else "=="
         fuzzy = "1 - P(value)" if formula.negated else "P(value)"
         return _node("attribute test", f"{op} {formula.value}", formula, fuzzy, [term_tree(formula.subject, sem)])
-    if isinstance(formula, ir.AttrSame):
+    if isinstance(formula, ir.AttributeSame):
         fuzzy = "1 - Σ_v P(a=v)·P(b=v)" if formula.negated else "Σ_v P(a=v)·P(b=v)"
         return _node("attribute test", "!= (same attribute)" if formula.negated else "== (same attribute)", formula,
                      fuzzy, [term_tree(formula.left, sem), term_tree(formula.right, sem)])
@@ -122,12 +123,12 @@ def formula_tree(formula: Any, sem: Semantics) -> dict[str, Any]:
     if isinstance(formula, ir.Predicate):
         return _node("relation", formula.func, formula, _call_formula(formula.func, sem),
                      [term_tree(a, sem) for a in formula.args])
-    if isinstance(formula, ir.NotF):
+    if isinstance(formula, ir.Not):
         return _node("connective", "not", formula, ops["not"], [formula_tree(formula.operand, sem)])
-    if isinstance(formula, ir.Conn):
+    if isinstance(formula, ir.Connective):
         return _node("connective", formula.op, formula, ops[formula.op],
                      [formula_tree(formula.left, sem), formula_tree(formula.right, sem)])
-    if isinstance(formula, ir.Quant):
+    if isinstance(formula, ir.Quantifier):
         domain = formula.domain
         what = f"instances of {domain.name}" if domain.kind == "objects" else f"cells of {domain.name}"
         if domain.where is not None:

@@ -1,28 +1,31 @@
-"""`train()` and `load_run()`: the library calls behind `dire train` (and notebooks)."""
+"""`train()`: the library call behind `dire train` (and notebooks), and the calibration that ends a run.
+
+Opening a finished run is `dire_dsl.run.trained.load_run`: it needs none of this module.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from dire_dsl.grounding.pseudo import check_grounding_backbone
 from dire_dsl.lang import ir
-from dire_dsl.lang.program import check_source, load_rules, read_rules_text
-from dire_dsl.lang.diagnostics import DireError, RulesCheckError
-from dire_dsl.train.checkpoint import summarize, tensor_problems
-from dire_dsl.train.config import MAX_SLOTS, TrainConfig, input_shape, settings_for
-from dire_dsl.train.dataset import TrainData, load_train_data, native_size
-from dire_dsl.train.detector import Detector, build_detector
+from dire_dsl.lang.diagnostics import DireError
+from dire_dsl.lang.program import load_rules, read_rules_text
+from dire_dsl.run.config import MAX_SLOTS, TrainConfig, input_shape, settings_for
+from dire_dsl.run.detector import Detector, build_detector
+from dire_dsl.run.folder import RunDir, check_new_run_dir, create_run_dir, open_run_dir
+from dire_dsl.run.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
+from dire_dsl.run.threshold import calibrate_threshold
+from dire_dsl.run.trained import TrainedRun
+from dire_dsl.data.loco import native_size
+from dire_dsl.train.dataset import TrainData, load_train_data
 from dire_dsl.train.distributed import barrier, process_group
 from dire_dsl.train.loop import train_detector
-from dire_dsl.train.pseudo_grounding import check_grounding_backbone
-from dire_dsl.train.run_dir import (CALIBRATION, RESTORE, RULES, RULES_HASH, WEIGHTS, RunDir, RunDirError,
-                                    check_new_run_dir, create_run_dir, open_run_dir)
-from dire_dsl.train.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
 from dire_dsl.vision.heads import HeadLayout
 from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH
 
@@ -31,18 +34,6 @@ SCORE_BATCH = 32
 
 class RunMismatchError(DireError):
     """A run folder does not belong to the rules or data it is asked to continue with."""
-
-
-@dataclass
-class TrainedRun:
-    """A run folder with its program, configuration, detector and calibration, ready to score."""
-
-    run: RunDir
-    program: ir.CheckedProgram
-    config: TrainConfig
-    detector: Detector
-    calibration: Calibration
-    pseudo_labels: dict[str, Any] | None = None  # unsupervised / prompts grounding: RUN/pseudo_labels.json
 
 
 def slots_for(max_instances: int) -> int:
@@ -142,8 +133,6 @@ def calibrate(detector: Detector, data: TrainData, config: TrainConfig,
               on_phase: Callable[[str], None] | None = None) -> Calibration:
     """Memory bank from training normals; score statistics and threshold from validation normals.
     `on_phase` hears when each of the two passes over the images starts."""
-    from dire_dsl.eval.threshold import calibrate_threshold
-
     say = on_phase or (lambda _: None)
     say(f"building the patch memory from {data.normals.shape[0]} training normals")
     detector.set_memory(build_memory(detector, data.normals, SCORE_BATCH, config.seed))
@@ -172,30 +161,3 @@ def calibrate(detector: Detector, data: TrainData, config: TrainConfig,
     )
     scores = torch.cat([calibration.image_score(p) for p in parts]).cpu()
     return calibration.model_copy(update={"threshold": calibrate_threshold(scores.numpy())})
-
-
-def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
-    """Open a finished run: its own copy of the rules, configuration, weights and calibration."""
-    run = open_run_dir(path)
-    config = run.read_config(TrainConfig)
-    result = check_source(run.read_rules(), str(Path(path) / "rules.rules"))
-    if not result.ok or result.program is None:
-        raise RulesCheckError(result.errors, result.source)
-    detector = build_detector(result.program, config)
-    weights = run.load_weights()
-    problems = tensor_problems(detector.state_dict(), weights, any_rows=("memory",))
-    if problems and run.rules_sha256() != config.rules_sha256:
-        raise RunDirError(f"{run.path / RULES} no longer matches the run's weights ({run.path / WEIGHTS}): the rules "
-                          "were changed after training. Retrain with the new rules, or restore the run's original "
-                          f"{RULES} and {RULES_HASH}")
-    if problems:  # the rules are the ones trained with: the weights file itself is damaged
-        raise RunDirError(f"{run.path / WEIGHTS} does not fit the network of the run's {RULES} and config.json: "
-                          f"{summarize(problems)}; {RESTORE}")
-    detector.load_weights(weights)
-    calibration = run.read_calibration(Calibration)
-    problems = calibration.problems(len(detector.rules.rule_names))
-    if problems:
-        raise RunDirError(f"{run.path / CALIBRATION} is damaged: {'; '.join(problems)}. Restore the file from the "
-                          "training run, or retrain")
-    detector.to(device).eval()
-    return TrainedRun(run, result.program, config, detector, calibration, run.read_pseudo_labels())

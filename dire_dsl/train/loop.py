@@ -24,12 +24,12 @@ from dire_dsl.atomic import atomic_write_text
 from dire_dsl.json_read import JSON_ERRORS
 from dire_dsl.lang import ir
 from dire_dsl.train import distributed, losses
-from dire_dsl.train.checkpoint import CheckpointError, TrainState
-from dire_dsl.train.config import TrainConfig
+from dire_dsl.run.checkpoint import CheckpointError, TrainState
+from dire_dsl.run.config import TrainConfig
 from dire_dsl.train.dataset import TrainData
-from dire_dsl.train.targets import HeadTargets, concat_targets, select_targets
-from dire_dsl.train.detector import Detector, build_detector
-from dire_dsl.train.run_dir import RunDir, RunDirError
+from dire_dsl.grounding.targets import HeadTargets, concat_targets, select_targets
+from dire_dsl.run.detector import Detector, build_detector
+from dire_dsl.run.folder import RunDir, RunDirError
 
 CHECKPOINT_EVERY = 10  # steps
 GATE_CAP = 2.0  # a gate grows to at most twice the rule's largest weight

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from dire_dsl.eval import demo as demo_module
+from dire_dsl.workflows import demo as demo_module
 
 
 def test_demo_runs_end_to_end(cli_app: typer.Typer, runner: CliRunner, tmp_path: Path,

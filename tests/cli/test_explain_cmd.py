@@ -146,7 +146,7 @@ def test_a_damaged_run_folder_is_one_error_naming_the_file(cli_app: typer.Typer,
 def test_a_non_finite_score_is_an_error_not_a_normal_verdict(cli_app: typer.Typer, runner: CliRunner,
                                                              tiny_run: Path, tiny_loco: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from dire_dsl.train.scoring import Calibration
+    from dire_dsl.run.scoring import Calibration
 
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)

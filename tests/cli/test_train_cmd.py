@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from dire_dsl.train.run_dir import create_run_dir, open_run_dir
+from dire_dsl.run.folder import create_run_dir, open_run_dir
 from tests.train.helpers import PINS_RULES, poison_compactness
 
 
@@ -132,7 +132,8 @@ def test_progress_off_a_terminal_is_plain_lines(cli_app: typer.Typer, runner: Cl
 def test_a_full_disk_while_checkpointing_is_one_error_and_keeps_the_last_checkpoint(
         cli_app: typer.Typer, runner: CliRunner, tmp_path: Path, tiny_loco: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from dire_dsl.train import checkpoint, loop
+    from dire_dsl.run import checkpoint
+    from dire_dsl.train import loop
 
     real_save, calls = checkpoint.save_tensors, []
 

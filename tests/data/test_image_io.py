@@ -15,7 +15,7 @@ from PIL import ExifTags, Image
 from dire_dsl.data import image_io
 from dire_dsl.data.errors import ImageReadError
 from dire_dsl.data.image_io import open_image, read_rgb
-from dire_dsl.eval import inference
+from dire_dsl.run import inference
 
 
 def gradient16(path: Path) -> Path:

@@ -110,9 +110,17 @@ def test_a_literal_no_float_holds_is_a_diagnostic_at_its_position(literal: str, 
 
 
 def test_numbers_a_float_holds_are_not_reported() -> None:
-    for literal in ("1.7976931348623157e308", "5e-324", "0e999", "0.000", "99999999999999999999"):
+    for literal in ("3.4e38", "5e-324", "0e999", "0.000", "99999999999999999999"):
         _, diagnostics = parse_collecting(HEADER + f"rule r: area(pin) < {literal}\n")
         assert diagnostics == [], literal
+
+
+def test_a_number_float32_cannot_hold_is_too_large() -> None:
+    """Finite as a 64-bit float, but the compiled rules compute in float32 (the fuzz found
+    `count(pin) in [0, 1.7976931348623157e308]` failing as a tensor)."""
+    for literal in ("3.5e38", "1.7976931348623157e308"):
+        _, [diagnostic] = parse_collecting(HEADER + f"rule r: count(pin) in [0, {literal}]\n")
+        assert diagnostic.code == "E108" and "3.4e38" in diagnostic.message, literal
 
 
 def test_negative_zero_reads_as_zero() -> None:

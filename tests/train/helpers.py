@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from dire_dsl.train.checkpoint import load_tensors
+from dire_dsl.run.checkpoint import load_tensors
 
 PINS_RULES = Path(__file__).with_name("pins.rules")
 """Two pushpins rules; its train block: 2 epochs at 64 px, batch 8, 2 annotated shots."""

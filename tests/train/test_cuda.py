@@ -13,8 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from dire_dsl.eval.inference import Scorer
-from dire_dsl.train.api import load_run, train
+from dire_dsl.run.inference import Scorer
+from dire_dsl.run.trained import load_run
+from dire_dsl.train.api import train
 from tests.conftest import TINY_TRAIN
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

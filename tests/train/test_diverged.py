@@ -10,10 +10,10 @@ import torch
 
 from dire_dsl.lang.program import load_rules
 from dire_dsl.train.api import train
-from dire_dsl.train.config import TrainConfig
-from dire_dsl.train.detector import build_detector
+from dire_dsl.run.config import TrainConfig
+from dire_dsl.run.detector import build_detector
 from dire_dsl.train.loop import TrainingDiverged
-from dire_dsl.train.run_dir import open_run_dir
+from dire_dsl.run.folder import open_run_dir
 from tests.train.helpers import PINS_RULES, log_steps, poison_compactness
 
 

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from dire_dsl.cli.app import _register_commands, app
 from dire_dsl.train.api import train
-from dire_dsl.train.checkpoint import load_tensors, save_tensors
-from dire_dsl.train.run_dir import open_run_dir
+from dire_dsl.run.checkpoint import load_tensors, save_tensors
+from dire_dsl.run.folder import open_run_dir
 from tests.train.helpers import (
     PINS_RULES,
     assert_identical,

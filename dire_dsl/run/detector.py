@@ -1,0 +1,54 @@
+"""The trained artefact: grounding model + compiled rules + normal centre + patch memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from dire_dsl.lang import ir
+from dire_dsl.logic.compiler import CompiledRules, compile_program
+from dire_dsl.run.config import TrainConfig
+from dire_dsl.vision.backbones import create_backbone
+from dire_dsl.vision.model import GroundingModel
+
+
+class Detector(nn.Module):
+    """Everything that scores an image, saved together in RUN/model.safetensors."""
+
+    def __init__(self, model: GroundingModel, rules: CompiledRules, embed_dim: int, feature_dim: int) -> None:
+        super().__init__()
+        self.model = model
+        self.rules = rules
+        self.register_buffer("center", torch.zeros(embed_dim))
+        self.register_buffer("center_ready", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("memory", torch.zeros(0, feature_dim))
+
+    @property
+    def device(self) -> torch.device:
+        """Where the detector's tensors live (images to score are moved here)."""
+        return self.center.device
+
+    def set_memory(self, memory: Tensor) -> None:
+        self.memory = memory.detach().clone()
+
+    def load_weights(self, tensors: dict[str, Tensor]) -> None:
+        """Load saved tensors (the memory bank's size is only known from the file)."""
+        if "memory" in tensors:
+            self.memory = torch.zeros_like(tensors["memory"])
+        self.load_state_dict(tensors)
+
+
+def build_detector(program: ir.CheckedProgram, config: TrainConfig) -> Detector:
+    """The untrained detector for a program and configuration (also used to load a run)."""
+    adapt: Any = True
+    if not config.backbone.startswith("conv-small"):
+        from dire_dsl.vision.backbones.lora import LoraSettings
+
+        adapt = LoraSettings(rank=config.rank)
+    backbone = create_backbone(config.backbone, adapt=adapt)
+    model = GroundingModel(program, backbone, slots=config.slots, peak_separation=config.peak_separation,
+                           ridge_reach=config.ridge_reach)
+    return Detector(model, compile_program(program), model.head.embed[-1].out_features,
+                    model.head.refine[-1][0].out_channels)
