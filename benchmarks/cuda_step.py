@@ -24,14 +24,15 @@ from pathlib import Path
 import torch
 
 import dire_dsl
+from dire_dsl.grounding.targets import HeadTargets
 from dire_dsl.lang import ir
 from dire_dsl.lang.program import load_rules
 from dire_dsl.run.config import TrainConfig, settings_for
-from dire_dsl.train.dataset import SyntheticAnomalies, TrainData
 from dire_dsl.run.detector import build_detector
-from dire_dsl.train.loop import CHECKPOINT_EVERY, TrainingDiverged, train_detector
 from dire_dsl.run.folder import create_run_dir
-from dire_dsl.grounding.targets import HeadTargets
+from dire_dsl.train.dataset import SyntheticAnomalies, TrainData
+from dire_dsl.train.errors import TrainingDiverged
+from dire_dsl.train.loop import CHECKPOINT_EVERY, train_detector
 from dire_dsl.vision.heads import HeadLayout
 
 RULES = Path(dire_dsl.__file__).parent / "rules" / "pushpins.rules"

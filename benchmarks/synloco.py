@@ -37,16 +37,15 @@ import numpy as np
 import torch
 
 from dire_dsl.atomic import atomic_write_text
-from dire_dsl.data.loco import GOOD, LOGICAL, STRUCTURAL, MVTecLOCO
-from dire_dsl.synth.generate import synthesize
+from dire_dsl.data.loco import GOOD, LOGICAL, STRUCTURAL, MVTecLOCO, load_split
 from dire_dsl.eval.baselines import HistogramKNN, PatchCore
-from dire_dsl.workflows.demo import builtin_rules
 from dire_dsl.eval.evaluate import evaluate
 from dire_dsl.eval.metrics import auroc_interval, loco_image_auroc
 from dire_dsl.eval.pointing import defect_objects, pointing
 from dire_dsl.eval.separation import separation
+from dire_dsl.synth.generate import synthesize
 from dire_dsl.train.api import train
-from dire_dsl.data.loco import load_split
+from dire_dsl.workflows.demo import builtin_rules
 
 CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")
 FULL = {"n_train": 350, "n_val": 60, "n_test": 300, "size": 256}
@@ -162,8 +161,8 @@ def _interval(value: tuple[float, float] | None) -> str:
 
 
 def table(rows: list[Row]) -> list[list[str]]:
-    header = ["category", "method", "AUROC logical", "95% CI logical", "AUROC structural", "d' logical", "d' structural",
-              "train min", "images/s", "logic share", "points right"]
+    header = ["category", "method", "AUROC logical", "95% CI logical", "AUROC structural", "d' logical",
+              "d' structural", "train min", "images/s", "logic share", "points right"]
     body = [[r.category, r.method, _fmt(r.logical), _interval(r.logical_ci95), _fmt(r.structural), _fmt(r.d_logical, 2),
              _fmt(r.d_structural, 2), _fmt(r.train_minutes, 1), _fmt(r.images_per_second, 1),
              _fmt(r.logic_share, percent=True), _fmt(r.pointing, percent=True)] for r in rows]
@@ -173,7 +172,7 @@ def table(rows: list[Row]) -> list[list[str]]:
             mine = [r for r in rows if r.method == method]
 
             def mean(name: str) -> float | None:
-                values = [getattr(r, name) for r in mine if getattr(r, name) is not None]
+                values = [getattr(r, name) for r in mine if getattr(r, name) is not None]  # noqa: B023  (used at once)
                 return float(np.mean(values)) if values else None
 
             body.append(["**mean**", method, _fmt(mean("logical")), "–", _fmt(mean("structural")),

@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     "check_file": "dire_dsl.lang.program",
     "CheckResult": "dire_dsl.lang.program",
     "format_source": "dire_dsl.lang.format",
-    "DireError": "dire_dsl.lang.diagnostics",
+    "DireError": "dire_dsl.errors",
     # the logic layer and its extension points
     "compile_program": "dire_dsl.logic.compiler",
     "Grounding": "dire_dsl.logic.grounding",
@@ -89,27 +89,27 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 
-if TYPE_CHECKING:  # static type checkers and IDEs see the real names
-    from dire_dsl.data.loco import MVTecLOCO
-    from dire_dsl.eval.evaluate import evaluate
-    from dire_dsl.explain.explain import explain
-    from dire_dsl.lang.diagnostics import DireError
-    from dire_dsl.lang.format import format_source
-    from dire_dsl.lang.program import CheckResult, check_file, check_source, load_rules
-    from dire_dsl.logic.compiler import compile_program
-    from dire_dsl.logic.grounding import (
-        Grounding,
-        ObjectGrounding,
-        grounding_from_masks,
-    )
-    from dire_dsl.logic.registry import predicate
-    from dire_dsl.run.trained import TrainedRun, load_run
-    from dire_dsl.synth.generate import synthesize
-    from dire_dsl.train.api import train
-    from dire_dsl.vision.backbones import (
-        create_backbone,
-        list_backbones,
-        register_backbone,
-    )
-    from dire_dsl.workflows.demo import demo
-    from dire_dsl.workflows.sweep import sweep
+if TYPE_CHECKING:  # static type checkers and IDEs see the real names; `as` marks each a re-export (PEP 484)
+    from dire_dsl.data.loco import MVTecLOCO as MVTecLOCO
+    from dire_dsl.errors import DireError as DireError
+    from dire_dsl.eval.evaluate import evaluate as evaluate
+    from dire_dsl.explain.explain import explain as explain
+    from dire_dsl.lang.format import format_source as format_source
+    from dire_dsl.lang.program import CheckResult as CheckResult
+    from dire_dsl.lang.program import check_file as check_file
+    from dire_dsl.lang.program import check_source as check_source
+    from dire_dsl.lang.program import load_rules as load_rules
+    from dire_dsl.logic.compiler import compile_program as compile_program
+    from dire_dsl.logic.grounding import Grounding as Grounding
+    from dire_dsl.logic.grounding import ObjectGrounding as ObjectGrounding
+    from dire_dsl.logic.grounding import grounding_from_masks as grounding_from_masks
+    from dire_dsl.logic.registry import predicate as predicate
+    from dire_dsl.run.trained import TrainedRun as TrainedRun
+    from dire_dsl.run.trained import load_run as load_run
+    from dire_dsl.synth.generate import synthesize as synthesize
+    from dire_dsl.train.api import train as train
+    from dire_dsl.vision.backbones import create_backbone as create_backbone
+    from dire_dsl.vision.backbones import list_backbones as list_backbones
+    from dire_dsl.vision.backbones import register_backbone as register_backbone
+    from dire_dsl.workflows.demo import demo as demo
+    from dire_dsl.workflows.sweep import sweep as sweep

@@ -20,7 +20,8 @@ FIXTURES = Path("tests/fixtures")
 def golden_plan(path: Path) -> str:
     result = check_file(path)
     if not result.ok or result.program is None:
-        raise SystemExit(f"{path}: a good fixture must check cleanly:\n{render_all_text(result.diagnostics, result.source)}")
+        diagnostics = render_all_text(result.diagnostics, result.source)
+        raise SystemExit(f"{path}: a good fixture must check cleanly:\n{diagnostics}")
     return json.dumps(program_plan(result.program), indent=2, ensure_ascii=False) + "\n"
 
 

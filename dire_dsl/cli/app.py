@@ -1,7 +1,7 @@
-"""The typer application `dire`; each command lives in its own module and registers here.
+"""The typer application `dire`, with every command of `dire_dsl.cli.commands` registered.
 
-Command modules import heavy libraries (torch, open_clip) inside their functions, so that
-`dire check` and `dire fmt` never pay for them.
+Importing `app` gives the whole command line: the console script (`main`), `python -m
+dire_dsl`, the tests and the generated CLI reference all use it.
 """
 
 from __future__ import annotations
@@ -10,18 +10,24 @@ import sys
 
 import typer
 
-app = typer.Typer(
-    name="dire",
-    help="dire-dsl: write the logic of a good product; get an anomaly detector that checks it.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+from dire_dsl.cli.commands import COMMANDS
 
 
-def _register_commands() -> None:
-    """Import every command module; each one adds its command(s) to `app`."""
-    from dire_dsl.cli import commands  # noqa: F401  (registration side effect)
+def _build_app() -> typer.Typer:
+    """The `dire` app: its help line, then each command under its name."""
+    dire = typer.Typer(
+        name="dire",
+        help="dire-dsl: write the logic of a good product; get an anomaly detector that checks it.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    for name, command in COMMANDS.items():
+        dire.command(name)(command)
+    return dire
+
+
+app = _build_app()
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -35,14 +41,26 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 
 def main() -> None:
-    """Console-script entry point: run the app and map internal errors to exit code 2."""
+    """Console-script entry point: run the app; exit 1 for a problem in the input, 2 for a usage or internal error.
+
+    Commands map the errors a user can fix (`dire_dsl.cli.errors`); a `DireError` that reaches
+    here is mapped the same way. Any other exception is a bug: its traceback, one `error:
+    internal error ...` line and exit 2. (Ctrl-C in a command is typer's exit 130; one before
+    typer runs exits 2.)
+    """
     import warnings
 
-    from dire_dsl.cli.exit_codes import ExitCode
+    from dire_dsl.cli.errors import report, report_internal_error
+    from dire_dsl.errors import DireError, ExitCode
 
     warnings.showwarning = _show_warning
-    _register_commands()
     try:
         app()
     except KeyboardInterrupt:
+        sys.exit(int(ExitCode.USAGE_ERROR))
+    except DireError as error:
+        report(error)
+        sys.exit(int(error.exit_code))
+    except Exception as error:  # every error of the input is a DireError: this is a bug
+        report_internal_error(error)
         sys.exit(int(ExitCode.USAGE_ERROR))

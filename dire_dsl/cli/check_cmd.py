@@ -8,16 +8,15 @@ from typing import Annotated
 
 import typer
 
-from dire_dsl.cli.app import app
-from dire_dsl.cli.exit_codes import ExitCode
 from dire_dsl.cli.output import OutputFormat, fail
 from dire_dsl.cli.paths import rules_files_or_exit
+from dire_dsl.errors import ExitCode
 
 
-@app.command("check")
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Rules files or folders holding them.")],
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="text (default) or json.")] = OutputFormat.text,
+    output_format: Annotated[OutputFormat,
+                             typer.Option("--format", help="text (default) or json.")] = OutputFormat.text,
     deny_warnings: Annotated[bool, typer.Option("--deny-warnings", help="Count warnings as errors.")] = False,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop after the first file with errors.")] = False,
 ) -> None:
@@ -39,7 +38,8 @@ def check(
         errors, warnings = len(result.errors), len(result.warnings)
         n_errors, n_warnings = n_errors + errors, n_warnings + warnings
         if output_format is OutputFormat.json:
-            reports.append({"file": str(file), "ok": result.ok, "diagnostics": [d.to_dict() for d in result.diagnostics]})
+            diagnostics = [d.to_dict() for d in result.diagnostics]
+            reports.append({"file": str(file), "ok": result.ok, "diagnostics": diagnostics})
         elif result.diagnostics:
             typer.echo(render_all_text(result.diagnostics, result.source) + "\n")
         if errors or (deny_warnings and warnings):

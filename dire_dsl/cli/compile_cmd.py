@@ -8,12 +8,10 @@ from typing import Annotated
 
 import typer
 
-from dire_dsl.cli.app import app
-from dire_dsl.cli.exit_codes import ExitCode
 from dire_dsl.cli.output import OutputFormat, fail
+from dire_dsl.errors import ExitCode
 
 
-@app.command("compile")
 def compile_rules(
     path: Annotated[Path, typer.Argument(help="One .rules file.")],
     emit: Annotated[OutputFormat, typer.Option("--emit", help="text (a tree per rule) or json.")] = OutputFormat.text,

@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from dire_dsl.cli.app import app
-from dire_dsl.cli.exit_codes import ExitCode
+from dire_dsl.errors import ExitCode
 
 
-@app.command("demo")
 def demo_command(
     category: Annotated[str, typer.Option(help="A built-in category: breakfast_box, juice_bottle, pushpins, "
                                                "screw_bag, splicing_connectors.")] = "pushpins",
@@ -24,8 +22,8 @@ def demo_command(
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from dire_dsl.cli.errors import user_errors
     from dire_dsl.cli.eval_cmd import print_report
-    from dire_dsl.cli.eval_errors import user_errors
     from dire_dsl.cli.output import err_console
     from dire_dsl.cli.output_paths import output_dir_or_exit, output_files_or_exit
     from dire_dsl.cli.progress import PlainLines
@@ -60,7 +58,7 @@ def demo_command(
     output_dir_or_exit(out, "--out")
     output_files_or_exit([out / "metrics.json", out / "report.html"], "--out",
                          replace_hint="move it away or give another --out")
-    with user_errors("the built-in rules"), progress:
+    with user_errors("the built-in rules has errors; fix it first"), progress:
         result = demo(category, out, seed=seed, on_phase=phase, on_synth=count, on_step=step, on_eval=count)
     console = Console()
     print_report(result.report, console)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dire_dsl.cli.app import app
-from dire_dsl.cli.exit_codes import ExitCode
+from dire_dsl.errors import ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -75,14 +74,13 @@ def _rule_table(report: EvalReport) -> Table:
     return table
 
 
-@app.command("eval")
 def evaluate_command(
     run: Annotated[Path, typer.Argument(help="A run folder written by `dire train`.")],
     data: Annotated[Path, typer.Option("--data", help="Folder holding the category folders (MVTec LOCO layout).")],
-    category: Annotated[Optional[str], typer.Option(help="Category folder name (default: the run's).")] = None,
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON here.")] = None,
-    report_path: Annotated[Optional[Path], typer.Option("--report", help="Write the HTML report here.")] = None,
-    maps: Annotated[Optional[Path], typer.Option("--maps", help="Write float32 TIFF anomaly maps under this folder "
+    category: Annotated[str | None, typer.Option(help="Category folder name (default: the run's).")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON here.")] = None,
+    report_path: Annotated[Path | None, typer.Option("--report", help="Write the HTML report here.")] = None,
+    maps: Annotated[Path | None, typer.Option("--maps", help="Write float32 TIFF anomaly maps under this folder "
                                                                "(<maps>/<category>/test/<split>/<id>.tiff).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 32,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
@@ -93,11 +91,16 @@ def evaluate_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from dire_dsl.cli.eval_errors import user_errors
+    from dire_dsl.cli.errors import user_errors
     from dire_dsl.cli.output import err_console
+    from dire_dsl.cli.output_paths import (
+        Inputs,
+        distinct_outputs_or_exit,
+        output_dir_or_exit,
+        output_file_or_exit,
+        output_files_or_exit,
+    )
     from dire_dsl.cli.progress import PlainLines
-    from dire_dsl.cli.output_paths import (Inputs, distinct_outputs_or_exit, output_dir_or_exit, output_file_or_exit,
-                                           output_files_or_exit)
     from dire_dsl.eval.evaluate import evaluate
     from dire_dsl.eval.report import write_report
 
@@ -125,7 +128,7 @@ def evaluate_command(
     output_dir_or_exit(maps, "--maps", inputs)
     if maps is not None:  # the maps an earlier evaluation left there are replaced; anything else needs --force
         output_files_or_exit(sorted(maps.glob(f"{category or '*'}/test/*/*.tiff")), "--maps", inputs, force)
-    with user_errors("the run's rules"):
+    with user_errors("the run's rules has errors; fix it first"):
         try:
             report = evaluate(run, data, category, maps_dir=maps, batch_size=batch_size, on_progress=on_progress)
         finally:

@@ -8,18 +8,16 @@ from typing import Annotated
 
 import typer
 
-from dire_dsl.cli.app import app
-from dire_dsl.cli.exit_codes import ExitCode
 from dire_dsl.cli.output import fail
 from dire_dsl.cli.paths import rules_files_or_exit
+from dire_dsl.errors import ExitCode
 
 
-@app.command("fmt")
 def fmt(
     paths: Annotated[list[Path], typer.Argument(help="Rules files or folders holding them.")],
     check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")] = False,
-    diff: Annotated[bool, typer.Option("--diff", help="Print what would change as a unified diff; change nothing (exit 0; with --check, "
-                                                    "exit 1 if a file would change).")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print what would change as a unified diff; change nothing "
+                                                    "(exit 0; with --check, exit 1 if a file would change).")] = False,
 ) -> None:
     """Put rules files in canonical form; comments are kept and formatting is idempotent."""
     from dire_dsl.atomic import atomic_write_text

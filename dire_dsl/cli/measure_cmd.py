@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dire_dsl.cli.app import app
-from dire_dsl.cli.exit_codes import ExitCode
 from dire_dsl.cli.output import OutputFormat, fail
+from dire_dsl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from dire_dsl.measure.good_groundings import GoodImages
     from dire_dsl.lang import ir
+    from dire_dsl.measure.good_groundings import GoodImages
 
 
 class Split(str, Enum):
@@ -23,24 +22,25 @@ class Split(str, Enum):
     validation = "validation"
 
 
-@app.command("measure")
 def measure_command(
     rules: Annotated[Path, typer.Argument(help="The category's .rules file (its bounds are the ones compared).")],
-    data: Annotated[Optional[Path], typer.Option("--data", help="Folder holding the category folders; read the "
-                                                                "split's annotated masks (or, with --run, its images).")] = None,
-    run: Annotated[Optional[Path], typer.Option("--run", help="Read the split's images through this trained run's "
-                                                              "grounding instead of the annotations.")] = None,
-    category: Annotated[Optional[str], typer.Option(help="Category folder name (default: the rules' category, or the run's).")] = None,
-    split: Annotated[Optional[Split], typer.Option(help="Good images to read (default: train for annotations, "
-                                                        "validation for a run).")] = None,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="text (default) or json.")] = OutputFormat.text,
+    data: Annotated[Path | None, typer.Option("--data", help="Folder holding the category folders; read the split's "
+                                                             "annotated masks (or, with --run, its images).")] = None,
+    run: Annotated[Path | None, typer.Option("--run", help="Read the split's images through this trained run's "
+                                                           "grounding instead of the annotations.")] = None,
+    category: Annotated[str | None, typer.Option(help="Category folder name (default: the rules' category, "
+                                                      "or the run's).")] = None,
+    split: Annotated[Split | None, typer.Option(help="Good images to read (default: train for annotations, "
+                                                     "validation for a run).")] = None,
+    output_format: Annotated[OutputFormat,
+                             typer.Option("--format", help="text (default) or json.")] = OutputFormat.text,
     deny_false: Annotated[bool, typer.Option("--deny-false", help="Exit 1 when a rule is false on some good image "
                                                                   "(for pipelines that check rules files).")] = False,
 ) -> None:
     """Read every rule on good images: how often it holds, and what each comparison measures against its bound."""
-    from dire_dsl.cli.eval_errors import user_errors
-    from dire_dsl.measure.report import render_json, render_text
+    from dire_dsl.cli.errors import user_errors
     from dire_dsl.measure.measurements import read_rules
+    from dire_dsl.measure.report import render_json, render_text
 
     if data is None and run is None:
         fail("give --data (read the annotated masks) or --run (read a trained run's grounding)")
@@ -57,10 +57,10 @@ def measure_command(
 def _good_images(rules: Path, data: Path | None, run: Path | None, category: str | None,
                  split: Split | None) -> tuple[ir.CheckedProgram, GoodImages]:
     from dire_dsl.data.errors import DataError
-    from dire_dsl.measure.good_groundings import annotated_images, run_images
-    from dire_dsl.lang.program import load_rules
-    from dire_dsl.run.config import input_shape, settings_for
     from dire_dsl.data.loco import native_size
+    from dire_dsl.lang.program import load_rules
+    from dire_dsl.measure.good_groundings import annotated_images, run_images
+    from dire_dsl.run.config import input_shape, settings_for
 
     program = load_rules(rules)
     if run is not None:

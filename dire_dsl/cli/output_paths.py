@@ -31,8 +31,8 @@ from pathlib import Path
 import typer
 
 from dire_dsl.atomic import GENERATOR, MARKDOWN_MARKER
-from dire_dsl.cli.exit_codes import ExitCode
 from dire_dsl.cli.output import fail
+from dire_dsl.errors import ExitCode
 
 FORCE_HINT = "pass --force to replace it, or give another path"
 """What to do about an existing file dire did not write, for a command with `--force`."""
@@ -78,8 +78,17 @@ def _same(path: Path, other: Path) -> bool:
 
 def _in_run(path: Path, run: Path) -> bool:
     """True for the run folder itself and its own files; a new file in it (metrics.json) is fine."""
-    from dire_dsl.run.folder import (CALIBRATION, CHECKPOINTS, CONFIG, LOG, MANIFEST, PSEUDO_LABELS, RULES,
-                                        RULES_HASH, WEIGHTS)
+    from dire_dsl.run.folder import (
+        CALIBRATION,
+        CHECKPOINTS,
+        CONFIG,
+        LOG,
+        MANIFEST,
+        PSEUDO_LABELS,
+        RULES,
+        RULES_HASH,
+        WEIGHTS,
+    )
 
     path, run = path.resolve(), run.resolve()
     if path == run:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dire_dsl.errors import DireError, ExitCode
+
 RULES_SUFFIX = ".rules"
 
 
-class NoRulesFiles(Exception):
-    """A path does not exist, or a folder holds no .rules file."""
+class NoRulesFiles(DireError):
+    """A path does not exist, or a folder holds no .rules file: a usage error."""
+
+    exit_code = ExitCode.USAGE_ERROR
 
 
 def expand_rules_paths(paths: list[Path]) -> list[Path]:
@@ -32,13 +36,7 @@ def expand_rules_paths(paths: list[Path]) -> list[Path]:
 
 def rules_files_or_exit(paths: list[Path]) -> list[Path]:
     """`expand_rules_paths` for a command: a bad path is a usage error (message, exit 2)."""
-    import typer
+    from dire_dsl.cli.errors import user_errors
 
-    from dire_dsl.cli.exit_codes import ExitCode
-    from dire_dsl.cli.output import fail
-
-    try:
+    with user_errors():
         return expand_rules_paths(paths)
-    except NoRulesFiles as error:
-        fail(str(error))
-        raise typer.Exit(ExitCode.USAGE_ERROR) from None

@@ -8,13 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from dire_dsl.cli.app import app
 from dire_dsl.cli.output import OutputFormat, err_console
 
 
-@app.command("predicates")
 def predicates(
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="text (a table) or json.")] = OutputFormat.text,
+    output_format: Annotated[OutputFormat,
+                             typer.Option("--format", help="text (a table) or json.")] = OutputFormat.text,
 ) -> None:
     """List measurements, relations and plugin predicates with their signatures, source package and doc."""
     from dire_dsl.lang.signatures import REGISTRY

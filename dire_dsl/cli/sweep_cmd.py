@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from dire_dsl.cli.app import app
-from dire_dsl.cli.exit_codes import ExitCode
+from dire_dsl.errors import ExitCode
 
 
 class CriterionChoice(str, Enum):
@@ -17,17 +16,18 @@ class CriterionChoice(str, Enum):
     d_prime = "d_prime"
 
 
-@app.command("sweep")
 def sweep_command(
     rules: Annotated[Path, typer.Argument(help="The category's .rules file.")],
     data: Annotated[Path, typer.Option("--data", help="Folder holding the category folders (MVTec LOCO layout).")],
     grid: Annotated[list[str], typer.Option("--grid", help="KEY=V1,V2,... (repeatable), e.g. lambda=5e-7,5e-6; "
                                                            "keys are train settings, e.g. epochs, lr, use_rules.")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the runs and the table "
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for the runs and the table "
                                                               "(default: sweep-<rules file name>).")] = None,
-    category: Annotated[Optional[str], typer.Option(help="Category folder name (default: the rules' category).")] = None,
-    criterion: Annotated[CriterionChoice, typer.Option(help="auroc (ties broken by d') or d_prime, on validation "
-                                                            "normals vs rule-derived anomalies.")] = CriterionChoice.auroc,
+    category: Annotated[str | None,
+                        typer.Option(help="Category folder name (default: the rules' category).")] = None,
+    criterion: Annotated[CriterionChoice,
+                         typer.Option(help="auroc (ties broken by d') or d_prime, on validation normals vs "
+                                           "rule-derived anomalies.")] = CriterionChoice.auroc,
     write_back: Annotated[bool, typer.Option("--write-back", help="Write the winner into the rules file's "
                                                                   "train {} block.")] = False,
     no_test: Annotated[bool, typer.Option("--no-test", help="Do not score the test split at all.")] = False,
@@ -39,7 +39,7 @@ def sweep_command(
     from rich.markup import escape
     from rich.table import Table
 
-    from dire_dsl.cli.eval_errors import user_errors
+    from dire_dsl.cli.errors import user_errors
     from dire_dsl.cli.output import err_console
     from dire_dsl.cli.output_paths import Inputs, output_dir_or_exit, output_files_or_exit
     from dire_dsl.workflows.sweep import parse_grid, sweep
@@ -48,7 +48,7 @@ def sweep_command(
     inputs = Inputs(files=(rules,), data_root=data)
     output_dir_or_exit(out, "--out", inputs)
     output_files_or_exit([out / "sweep.json", out / "sweep.md"], "--out", inputs, force)
-    with user_errors(str(rules)):
+    with user_errors(f"{rules} has errors; fix it first"):
         parsed = parse_grid(grid)
         result = sweep(rules, data, parsed, out, category=category,
                        criterion=criterion.value, evaluate_test=not no_test, write_back_winner=write_back,

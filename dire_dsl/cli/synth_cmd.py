@@ -7,18 +7,17 @@ from typing import Annotated
 
 import typer
 
-from dire_dsl.cli.app import app
-from dire_dsl.cli.exit_codes import ExitCode
+from dire_dsl.errors import ExitCode
 
 
-@app.command("synth")
 def synth(
     spec_or_category: Annotated[str, typer.Argument(
         metavar="SPEC_OR_CATEGORY",
         help="A scene spec file (.toml/.json) or a built-in category: breakfast_box, juice_bottle, pushpins, "
              "screw_bag, splicing_connectors.")],
     out: Annotated[Path, typer.Option("--out", help="Root folder; the data set goes to ROOT/<category>/.")],
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed; the same seed gives byte-identical files.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0,
+                                      help="Random seed; the same seed gives byte-identical files.")] = 0,
     size: Annotated[int, typer.Option("--size", min=16, max=4096, help="Longer image side in pixels.")] = 256,
     n_train: Annotated[int, typer.Option("--n-train", min=0, help="Good training images.")] = 350,
     n_val: Annotated[int, typer.Option("--n-val", min=0, help="Good validation images.")] = 60,
@@ -27,26 +26,18 @@ def synth(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Generate a synthetic MVTec LOCO-style data set (images, masks, COCO annotations, records)."""
-    from rich.markup import escape
-
-    from dire_dsl.cli.output import err_console, fail
+    from dire_dsl.cli.errors import user_errors
+    from dire_dsl.cli.output import err_console
     from dire_dsl.cli.output_paths import output_dir_or_exit
     from dire_dsl.cli.progress import PlainLines
-    from dire_dsl.data.errors import DataError, OutputError, SpecError
-    from dire_dsl.synth.spec.load import load_spec, resolve_spec_path
     from dire_dsl.synth.generate import check_layout, check_recipes, synthesize
+    from dire_dsl.synth.spec.load import load_spec, resolve_spec_path
 
-    try:
+    with user_errors():  # a spec's problems, every one of them, before anything is written
         spec = load_spec(spec_or_category)
         check_layout(spec, resolve_spec_path(spec_or_category))
         if n_test > 0:
             check_recipes(spec, resolve_spec_path(spec_or_category))
-    except SpecError as error:
-        for issue in error.issues:
-            fail(escape(issue.render(error.file)))
-        err_console().print(f"{len(error.issues)} problem(s) in the spec; fix them and run `dire synth` again "
-                            "(the format is described in docs/data.md)")
-        raise typer.Exit(ExitCode.USER_ERROR) from None
 
     output_dir_or_exit(out, "--out")
     progress_bar = None
@@ -69,21 +60,14 @@ def synth(
             task = progress_bar.add_task(f"synth {spec.category}", total=total)
         progress_bar.update(task, completed=done)
 
-    try:
-        root = synthesize(spec, out, seed=seed, size=size, n_train=n_train, n_val=n_val, n_test=n_test,
-                          workers=workers or None, progress=on_progress, check=False)
-    except OutputError as error:
-        fail(escape(str(error)))
-        raise typer.Exit(ExitCode.USER_ERROR) from None
-    except DataError as error:
-        fail(escape(str(error)))
-        raise typer.Exit(ExitCode.USAGE_ERROR) from None
-    except OSError as error:  # a full disk, a read-only folder: nothing of the new tree is left behind
-        fail(escape(f"{error.filename or out}: {error.strerror or error}; {out / spec.category} is left as it was "
-                    "(check the folder's permissions and the free space)"))
-        raise typer.Exit(ExitCode.USER_ERROR) from None
-    finally:
-        if progress_bar is not None:
-            progress_bar.stop()
+    # an OSError is a full disk or a read-only folder: nothing of the new tree is left behind
+    left_as_it_was = f"{out / spec.category} is left as it was (check the folder's permissions and the free space)"
+    with user_errors(where=out, disk_hint=left_as_it_was):
+        try:
+            root = synthesize(spec, out, seed=seed, size=size, n_train=n_train, n_val=n_val, n_test=n_test,
+                              workers=workers or None, progress=on_progress, check=False)
+        finally:
+            if progress_bar is not None:
+                progress_bar.stop()
     typer.echo(f"wrote {root} ({n_train} train, {n_val} validation, {n_test} test images at {size} px)")
     raise typer.Exit(ExitCode.OK)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from dire_dsl.cli.app import app
-from dire_dsl.cli.exit_codes import ExitCode
 from dire_dsl.cli.output import fail
+from dire_dsl.errors import ExitCode
 
 
 class Device(str, Enum):
@@ -19,17 +18,18 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
-@app.command("train")
 def train(
     rules: Annotated[Path, typer.Argument(help="The category's .rules file.")],
     data: Annotated[Path, typer.Option("--data", help="Folder holding the category folders (MVTec LOCO layout).")],
     out: Annotated[Path, typer.Option("--out", help="Run folder to create.")],
-    category: Annotated[Optional[str], typer.Option(help="Category folder name (default: the rules' category).")] = None,
-    backbone: Annotated[Optional[str], typer.Option(help="Backbone, e.g. conv-small or open_clip:ViT-B-16@/path.pt.")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Override `train { epochs }`.")] = None,
-    lmbda: Annotated[Optional[float], typer.Option("--lambda", help="Override `train { lambda }`.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Override `train { seed }`.")] = None,
-    image_size: Annotated[Optional[int], typer.Option(help="Override `train { image_size }`.")] = None,
+    category: Annotated[str | None,
+                        typer.Option(help="Category folder name (default: the rules' category).")] = None,
+    backbone: Annotated[str | None,
+                        typer.Option(help="Backbone, e.g. conv-small or open_clip:ViT-B-16@/path.pt.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override `train { epochs }`.")] = None,
+    lmbda: Annotated[float | None, typer.Option("--lambda", help="Override `train { lambda }`.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override `train { seed }`.")] = None,
+    image_size: Annotated[int | None, typer.Option(help="Override `train { image_size }`.")] = None,
     no_rules: Annotated[bool, typer.Option("--no-rules", help="Ablation: the same model with the rules off.")] = False,
     device: Annotated[Device, typer.Option(help="cpu or cuda.")] = Device.cpu,
     resume: Annotated[bool, typer.Option("--resume", help="Continue RUN from its last checkpoint.")] = False,
@@ -37,18 +37,12 @@ def train(
 ) -> None:
     """Train a detector: grounding on the backbone, rules as losses, calibrated on validation normals."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from dire_dsl.cli.errors import user_errors
     from dire_dsl.cli.output_paths import Inputs, output_dir_or_exit
     from dire_dsl.cli.progress import PlainLines, format_losses
-    from dire_dsl.data.errors import DataError
-    from dire_dsl.lang.diagnostics import DireError, RulesError
-    from dire_dsl.lang.render import render_all_text
     from dire_dsl.train.api import train as run_training
-    from dire_dsl.train.loop import TrainingDiverged
-    from dire_dsl.run.folder import RunDirError
-    from dire_dsl.vision.backbones.base import BackboneError
 
     output_dir_or_exit(out, "--out", Inputs(files=(rules,), data_root=data))
     if device is Device.cuda:
@@ -84,26 +78,12 @@ def train(
         if plain is not None:
             plain.phase(phase)
 
-    try:
-        with progress:
-            result = run_training(rules, data, out, category=category, overrides=overrides, resume=resume,
-                                  force=force, on_step=on_step, on_phase=on_phase)
-    except RulesError as error:
-        typer.echo(render_all_text(error.diagnostics, error.source))
-        fail(escape(f"{rules}: fix the rules file first"))
-        raise typer.Exit(ExitCode.USER_ERROR) from None
-    except TrainingDiverged as error:
-        fail(escape(f"training stopped: {error}; the last good checkpoint (if one was written) is kept in "
-                    f"{out / 'checkpoints'} "
-                    "(try a lower `lr` in the rules file's train block)"))
-        raise typer.Exit(ExitCode.USER_ERROR) from None
-    except (DataError, RunDirError, DireError, BackboneError) as error:
-        fail(escape(str(error)))
-        raise typer.Exit(ExitCode.USER_ERROR) from None
-    except OSError as error:  # e.g. a full disk while writing the final weights (checkpoints say so themselves)
-        fail(escape(f"{error.filename + ': ' if error.filename else ''}{error.strerror or error}; check the path, "
-                    "its permissions and the free space"))
-        raise typer.Exit(ExitCode.USER_ERROR) from None
+    diverged_hint = (f"; the last good checkpoint (if one was written) is kept in {out / 'checkpoints'} "
+                     "(try a lower `lr` in the rules file's train block)")
+    # an OSError here is e.g. a full disk while writing the final weights (checkpoints say so themselves)
+    with user_errors(f"{rules}: fix the rules file first", diverged_hint=diverged_hint), progress:
+        result = run_training(rules, data, out, category=category, overrides=overrides, resume=resume,
+                              force=force, on_step=on_step, on_phase=on_phase)
     if helper:
         return
     if plain is not None:
@@ -113,7 +93,7 @@ def train(
     for line in last_losses:
         typer.echo(f"  last step of {line}")
     typer.echo(f"  threshold {calibration.threshold:.3f} (validation normals: {calibration.n_validation})")
-    for name, gate, reason in calibration.pruned:
+    for name, _gate, reason in calibration.pruned:
         typer.echo(f"  pruned rule `{name}`: {reason}")
     if result.pseudo_labels is not None:
         from dire_dsl.grounding.pseudo import describe

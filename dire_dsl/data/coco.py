@@ -17,6 +17,7 @@ import numpy as np
 
 from dire_dsl.data.components import Component
 from dire_dsl.data.errors import DataError
+from dire_dsl.errors import DireError
 from dire_dsl.json_read import read_json
 
 T = TypeVar("T")
@@ -67,7 +68,7 @@ def _declared(table: dict[Any, T], key: Any, field: str, section: str, where: st
     return table[key]
 
 
-class SegmentationError(ValueError):
+class SegmentationError(DireError, ValueError):
     """A segmentation that cannot be decoded; the message says what is wrong with it."""
 
 
@@ -186,7 +187,8 @@ def check_attributes_annotated(components: dict[str, list[Component]], attribute
                 problems.append(f"the rules declare `attribute {obj}.{name}` but no `{obj}` annotation has `{name}` "
                                 f"(annotated attributes of {obj}: {', '.join(has) or 'none'})")
             elif found - set(values):
-                problems.append(f"annotations give `{obj}.{name}` the value(s) {', '.join(sorted(found - set(values)))}, "
+                unlisted = ", ".join(sorted(found - set(values)))
+                problems.append(f"annotations give `{obj}.{name}` the value(s) {unlisted}, "
                                 f"which `attribute {obj}.{name} {{ {', '.join(values)} }}` does not list")
     if problems:
         raise AnnotationError(f"{path}: " + "; ".join(problems) + ". Make the rules file's attributes and the "

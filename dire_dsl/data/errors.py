@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dire_dsl.errors import DireError
 
-class DataError(Exception):
+
+class DataError(DireError):
     """Base class of every error raised by `dire_dsl.data`."""
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from dire_dsl.data.errors import ImageReadError
+from dire_dsl.errors import DireError
 
 UINT16_MAX = 65535
 # 64 megapixels (e.g. 8000 x 8000): 30x the largest MVTec LOCO image (1700 x 1100, 1.9 Mpx);
@@ -35,7 +36,7 @@ UINT16_MAX = 65535
 MAX_PIXELS = 64_000_000
 
 
-class UnfaithfulImageError(ValueError):
+class UnfaithfulImageError(DireError, ValueError):
     """An image with no single faithful 8-bit reading (a float image outside [0, 1])."""
 
 

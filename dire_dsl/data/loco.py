@@ -12,9 +12,10 @@ per-image records (records/<split>.jsonl), written by `dire synth`, are optional
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,8 +88,8 @@ def read_defects_config(path: Path) -> dict[int, DefectType]:
         if not 1 <= pv <= 255:
             raise ConfigError(path, f"entry {i}: pixel_value {pv} is outside 1..255")
         if thr <= 0 or (entry["relative_saturation"] and thr > 1):
-            raise ConfigError(path, f"entry {i}: saturation_threshold {thr} is invalid "
-                                    f"({'a fraction in (0, 1]' if entry['relative_saturation'] else 'a pixel count > 0'} expected)")
+            expected = "a fraction in (0, 1]" if entry["relative_saturation"] else "a pixel count > 0"
+            raise ConfigError(path, f"entry {i}: saturation_threshold {thr} is invalid ({expected} expected)")
         if pv in out:
             raise ConfigError(path, f"entry {i}: pixel_value {pv} is also used by {out[pv].name!r}")
         if entry["defect_name"] in names:
@@ -174,7 +175,8 @@ class MVTecLOCO(torch.utils.data.Dataset):
     anomaly_type ("good" / "logical_anomalies" / "structural_anomalies"), defect_type (name or
     None), masks (bool K x H x W, one channel per defect region), mask_defects (names),
     saturation_area (float K: the sPRO saturation area of each region in pixels at the returned
-    size), saturation_threshold / relative_saturation (per region, as in defects_config.json), path, annotations (COCO instances with bool masks, when present), record (when present).
+    size), saturation_threshold / relative_saturation (per region, as in defects_config.json),
+    path, annotations (COCO instances with bool masks, when present), record (when present).
     """
 
     def __init__(self, root: str | Path, category: str, split: str = "train",
@@ -236,7 +238,7 @@ class MVTecLOCO(torch.utils.data.Dataset):
         try:
             for n, line in enumerate(path.read_bytes().splitlines(), start=1):
                 if line.strip():
-                    rec = parse_json(line, lambda reason: ConfigError(path, f"line {n}: not a valid record: {reason}"))
+                    rec = parse_json(line, lambda reason: ConfigError(path, f"line {n}: not a valid record: {reason}"))  # noqa: B023
                     out[rec["image"]] = rec
         except (OSError, KeyError, TypeError) as exc:
             raise ConfigError(path, f"line {n}: not a valid record: {exc}") from None
@@ -281,7 +283,8 @@ class MVTecLOCO(torch.utils.data.Dataset):
                 values = np.unique(arr[arr > 0])
                 defect = None
                 if values.size:
-                    v = int(values[np.argmax([(arr == x).sum() for x in values])]) if values.size > 1 else int(values[0])
+                    counts = [(arr == x).sum() for x in values]
+                    v = int(values[np.argmax(counts)]) if values.size > 1 else int(values[0])
                     if v not in self.defects:
                         known = ", ".join(f"{d.pixel_value}={d.name}" for d in self.defects.values())
                         raise ConfigError(self.cat_dir / "defects_config.json",

@@ -29,6 +29,7 @@ SECTIONS: dict[str, str] = {
     "eval": "Evaluation",
     "explain": "Explanations",
     "workflows": "Workflows: demo and sweep",
+    "errors": "Errors",
 }
 """Section title per subpackage (`dire_dsl.<subpackage>...`), in page order."""
 

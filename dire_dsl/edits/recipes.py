@@ -9,7 +9,7 @@ merge into one that names all of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Union
+from typing import ClassVar, Literal
 
 from dire_dsl.lang import ir
 
@@ -154,4 +154,4 @@ class Cut(Edit):
     kind: ClassVar[str] = "cut"
 
 
-EditRecipe = Union[Remove, RemoveAll, Duplicate, Move, Trim, Scale, Recolour, Cut]
+EditRecipe = Remove | RemoveAll | Duplicate | Move | Trim | Scale | Recolour | Cut

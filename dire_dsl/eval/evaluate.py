@@ -42,15 +42,15 @@ from pydantic import BaseModel, ConfigDict
 
 from dire_dsl.atomic import GENERATOR, atomic_write_text
 from dire_dsl.data.loco import GOOD, LOGICAL, STRUCTURAL, MVTecLOCO
-from dire_dsl.explain.evidence import rule_objects
-from dire_dsl.run.inference import Scorer, open_run, select
+from dire_dsl.errors import DireError
 from dire_dsl.eval.metrics import auroc_interval, image_auroc, loco_image_auroc
 from dire_dsl.eval.rule_stats import rule_violation_stats
 from dire_dsl.eval.separation import Separation, separation
 from dire_dsl.eval.spro import FPR_LIMITS, DefectConfig, DefectRegion, LocoAuSpro, loco_au_spro
-from dire_dsl.run.threshold import Classification, classify_at
 from dire_dsl.eval.tiff_maps import write_anomaly_map
-from dire_dsl.lang.diagnostics import DireError
+from dire_dsl.explain.evidence import rule_objects
+from dire_dsl.run.inference import Scorer, open_run, select
+from dire_dsl.run.threshold import Classification, classify_at
 from dire_dsl.run.trained import TrainedRun
 
 SPRO_SIDE = 256
@@ -396,7 +396,8 @@ def _defect_types(records: list[ImageRecord]) -> list[DefectTypeBlock]:
 
 
 def _rule_block(trained: TrainedRun, records: list[ImageRecord], live: list[str]) -> RuleBlock:
-    pruned = [PrunedRule(rule=name, gate=float(gate), reason=reason) for name, gate, reason in trained.calibration.pruned]
+    pruned = [PrunedRule(rule=name, gate=float(gate), reason=reason)
+              for name, gate, reason in trained.calibration.pruned]
     kinds = [r.split for r in records]
     defects = [r.defect_type or r.split if r.split != GOOD else GOOD for r in records]
     rows: list[RuleRow] = []

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from dire_dsl.atomic import GENERATOR, atomic_write_text
 from dire_dsl.eval.evaluate import EvalReport, ImageRecord
-from dire_dsl.explain.explain import Explanation, explain_scored, marks_for, overlay_figure
-from dire_dsl.run.inference import Scorer, open_run, read_rgb
 from dire_dsl.eval.metrics import GOOD, LOGICAL, STRUCTURAL
-from dire_dsl.explain.overlay import png_bytes
 from dire_dsl.eval.plots import roc_curves, score_histograms
+from dire_dsl.explain.explain import Explanation, explain_scored, marks_for, overlay_figure
+from dire_dsl.explain.overlay import png_bytes
+from dire_dsl.run.inference import Scorer, open_run, read_rgb
 from dire_dsl.run.trained import TrainedRun
 
 EXAMPLES = 4
@@ -244,8 +244,10 @@ def render_report(report: EvalReport, false_positives: Sequence[Example] = (), f
         ("false-negatives", "Worst false negatives", _examples(false_negatives, real_fn, "false negative")),
         ("timing", "Timing", _timing(report)),
     ]
-    body = "".join(f'<section id="{sid}"><h2>{html.escape(name)}</h2>{content}</section>' for sid, name, content in sections)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}"><title>{html.escape(title)}</title>'
+    body = "".join(f'<section id="{sid}"><h2>{html.escape(name)}</h2>{content}</section>'
+                   for sid, name, content in sections)
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="generator" content="{GENERATOR}"><title>{html.escape(title)}</title>'
             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1><p class=\"meta\">{meta}</p>"
             f"{body}</body></html>\n")
 

@@ -28,10 +28,10 @@ from pydantic import BaseModel
 
 from dire_dsl.atomic import atomic_write_bytes
 from dire_dsl.explain.evidence import FALSE_BELOW, Mark, rule_objects, rule_violated, violated_marks
-from dire_dsl.run.inference import Scorer, open_run, read_rgb
 from dire_dsl.explain.overlay import enlarge, heat_overlay, marks_overlay, png_bytes, side_by_side
-from dire_dsl.run.trained import TrainedRun
+from dire_dsl.run.inference import Scorer, open_run, read_rgb
 from dire_dsl.run.scoring import BatchScores
+from dire_dsl.run.trained import TrainedRun
 
 EVIDENCE_LINES = 4
 """Measured values shown per atom (its least-true members)."""
@@ -195,7 +195,8 @@ def render_text(explanations: Sequence[Explanation], all_rules: bool = True) -> 
                 continue
             status = "PRUNED" if row.pruned else ("VIOLATED" if row.violated else "normal")
             about = f" [about {', '.join(row.objects)}]" if row.objects else ""
-            lines.append(f"  {status:8} {row.rule} (truth {row.truth:.3f}, {row.z:+.1f} normal spreads, line {row.line}){about}")
+            lines.append(f"  {status:8} {row.rule} (truth {row.truth:.3f}, {row.z:+.1f} normal spreads, "
+                         f"line {row.line}){about}")
             first, *rest = row.source.splitlines() or [""]
             lines.append(f"           | {first.strip()}")
             lines.extend(f"           | {more.strip()}" for more in rest)

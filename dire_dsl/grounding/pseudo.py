@@ -26,13 +26,20 @@ import torch.nn.functional as F
 
 from dire_dsl.data.coco import AnnotationError
 from dire_dsl.data.components import Component
-from dire_dsl.lang import ir
-from dire_dsl.lang.diagnostics import DireError
+from dire_dsl.errors import DireError
 from dire_dsl.grounding import clusters
-from dire_dsl.run.config import TrainConfig
+from dire_dsl.grounding.prompts import (
+    BACKGROUND_PROMPTS,
+    EXAMPLE_BACKBONE,
+    ClipPrompts,
+    PatchEmbeddings,
+    clip_weights_problem,
+    load_clip,
+    match_prompts,
+)
 from dire_dsl.grounding.pseudo_labels import BACKGROUND, components_from_labels, instance_counts, speck_areas
-from dire_dsl.grounding.prompts import (BACKGROUND_PROMPTS, EXAMPLE_BACKBONE, ClipPrompts, PatchEmbeddings,
-                                     clip_weights_problem, load_clip, match_prompts)
+from dire_dsl.lang import ir
+from dire_dsl.run.config import TrainConfig
 
 FEATURE_BATCH = 8
 
@@ -111,7 +118,8 @@ def _as_float(images: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).copy()).float() / 255
 
 
-def _prompt_embeddings(program: ir.CheckedProgram, mode: str, clip: ClipPrompts, record: dict[str, Any]) -> torch.Tensor:
+def _prompt_embeddings(program: ir.CheckedProgram, mode: str, clip: ClipPrompts,
+                       record: dict[str, Any]) -> torch.Tensor:
     """Text embeddings of every object's prompts, then of each background description."""
     silent = [o.name for o in program.objects if not o.prompts]
     if silent:

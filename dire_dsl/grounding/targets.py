@@ -91,7 +91,8 @@ def stack_targets(targets: list[HeadTargets]) -> HeadTargets:
 
 def select_targets(targets: HeadTargets, index: Tensor) -> HeadTargets:
     """The targets of some images of a stacked batch."""
-    return HeadTargets(targets.masks[index], targets.centers[index], {k: v[index] for k, v in targets.attributes.items()})
+    attributes = {k: v[index] for k, v in targets.attributes.items()}
+    return HeadTargets(targets.masks[index], targets.centers[index], attributes)
 
 
 def concat_targets(parts: list[HeadTargets]) -> HeadTargets:

@@ -7,7 +7,7 @@ the JSON form of a tree is self-describing and round-trips through pydantic.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -186,23 +186,8 @@ class Quantified(Node):
 
 
 Expr = Annotated[
-    Union[
-        NumberLit,
-        BoolLit,
-        NameRef,
-        CellRef,
-        AttrRef,
-        QualifiedArg,
-        Call,
-        Negate,
-        Binary,
-        Compare,
-        InRange,
-        Mapping,
-        Not,
-        Connective,
-        Quantified,
-    ],
+    NumberLit | BoolLit | NameRef | CellRef | AttrRef | QualifiedArg | Call | Negate | Binary | Compare | InRange
+    | Mapping | Not | Connective | Quantified,
     Field(discriminator="kind"),
 ]
 
@@ -262,7 +247,7 @@ class SettingsBlock(Node):
 
 
 Item = Annotated[
-    Union[CategoryDecl, ObjectDecl, AttributeDecl, RegionDecl, RuleDecl, SettingsBlock],
+    CategoryDecl | ObjectDecl | AttributeDecl | RegionDecl | RuleDecl | SettingsBlock,
     Field(discriminator="kind"),
 ]
 

@@ -7,8 +7,10 @@ from dire_dsl.lang.codes import CODES
 _SECTIONS = [
     ("E1", "Syntax (E1xx)", "The text does not follow the grammar."),
     ("E2", "Names (E2xx)", "A name is unknown, or declared twice."),
-    ("E3", "Kinds and values (E3xx)", "Something is used where another kind of thing is needed, or a value is out of range."),
-    ("W4", "Warnings (W4xx)", "The file works, but probably not as meant. `dire check --deny-warnings` turns them into errors."),
+    ("E3", "Kinds and values (E3xx)",
+     "Something is used where another kind of thing is needed, or a value is out of range."),
+    ("W4", "Warnings (W4xx)",
+     "The file works, but probably not as meant. `dire check --deny-warnings` turns them into errors."),
 ]
 
 

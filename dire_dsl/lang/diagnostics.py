@@ -1,7 +1,7 @@
 """Diagnostics are data: a code, a severity, a message, a span. Rendering lives elsewhere.
 
-One error base class (`DireError`); syntax and semantic errors are subclasses that carry
-their diagnostics, so every caller can render them the same way.
+Syntax and semantic errors are `DireError`s that carry their diagnostics, so every caller
+can render them the same way.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from dire_dsl.errors import DireError
 from dire_dsl.lang.ast import Span
 
 
@@ -62,10 +63,6 @@ class DiagnosticBag:
             return (d.span.line, d.span.column, d.code) if d.span else (0, 0, d.code)
 
         return sorted(self.items, key=key)
-
-
-class DireError(Exception):
-    """Base of every error dire-dsl reports to a user (never a bare traceback)."""
 
 
 class RulesError(DireError):

@@ -8,7 +8,7 @@ that explanations can quote the rule.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -101,7 +101,7 @@ class AttributeDistribution(IRNode):
 
 
 Term = Annotated[
-    Union[RegionSelection, ObjectSet, Instance, Constant, Measure, Arithmetic, Negation, AttributeDistribution],
+    RegionSelection | ObjectSet | Instance | Constant | Measure | Arithmetic | Negation | AttributeDistribution,
     Field(discriminator="kind"),
 ]
 
@@ -197,7 +197,7 @@ class Quantifier(IRNode):
 
 
 Formula = Annotated[
-    Union[Truth, Comparison, Range, AttributeIs, AttributeSame, Table, Predicate, Not, Connective, Quantifier],
+    Truth | Comparison | Range | AttributeIs | AttributeSame | Table | Predicate | Not | Connective | Quantifier,
     Field(discriminator="kind"),
 ]
 

@@ -31,7 +31,7 @@ RESERVED_WORDS = frozenset(
     + ("forall", "exists", "in", "where", "and", "or", "not", "implies", "true", "false",
        "weight", "hard", "soft")
 )
-_TOP_LEVEL_LINE = re.compile(r"^[ \t]*(?:%s)\b" % "|".join(TOP_LEVEL_KEYWORDS), re.MULTILINE)
+_TOP_LEVEL_LINE = re.compile(rf"^[ \t]*(?:{'|'.join(TOP_LEVEL_KEYWORDS)})\b", re.MULTILINE)
 
 # How terminals are named to a person who has never seen the grammar.
 _TERMINAL_WORDS = {
@@ -220,7 +220,8 @@ class _ToAst(Transformer):
     def not_(self, meta: Any, operand: Any) -> ast.Not:
         return ast.Not(span=_span_of(meta), operand=operand)
 
-    def quantified(self, meta: Any, quantifier: str, names: list[ast.Ident], domain: ast.Domain, body: Any) -> ast.Quantified:
+    def quantified(self, meta: Any, quantifier: str, names: list[ast.Ident], domain: ast.Domain,
+                   body: Any) -> ast.Quantified:
         return ast.Quantified(span=_span_of(meta), quantifier=quantifier, variables=names, domain=domain, body=body)
 
     def quantifier(self, meta: Any, token: Token) -> str:
@@ -267,7 +268,8 @@ class _ToAst(Transformer):
         return ast.Negate(span=_span_of(meta), operand=operand)
 
     def number(self, meta: Any, token: Token) -> ast.NumberLit:
-        return ast.NumberLit(span=_span_of(meta), value=self._literal(token), text=str(token), is_int=token.type == "INT")
+        return ast.NumberLit(span=_span_of(meta), value=self._literal(token), text=str(token),
+                             is_int=token.type == "INT")
 
     def true_lit(self, meta: Any) -> ast.BoolLit:
         return ast.BoolLit(span=_span_of(meta), value=True)
@@ -341,7 +343,8 @@ def empty_program(source: str, file: str) -> ast.Program:
 
 def _program(source: str, file: str, items: list[Any], comments: list[Token]) -> ast.Program:
     return ast.Program(
-        span=ast.Span(line=1, column=1, end_line=source.count("\n") + 1, end_column=1, start_pos=0, end_pos=len(source)),
+        span=ast.Span(line=1, column=1, end_line=source.count("\n") + 1, end_column=1,
+                      start_pos=0, end_pos=len(source)),
         items=items,
         comments=[ast.Comment(span=_span_of(c), text=str(c)) for c in comments],
         source_name=file,
@@ -395,7 +398,8 @@ def _comments_between(source: str, start: int, end: int | None) -> list[Token]:
         pos = start + match.start()
         line = source.count("\n", 0, pos) + 1
         column = pos - (source.rfind("\n", 0, pos) + 1) + 1
-        found.append(Token("COMMENT", match.group(), pos, line, column, line, column + len(match.group()), pos + len(match.group())))
+        text = match.group()
+        found.append(Token("COMMENT", text, pos, line, column, line, column + len(text), pos + len(text)))
     return found
 
 

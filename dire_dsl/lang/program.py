@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dire_dsl.errors import DireError
 from dire_dsl.lang import ast, ir
 from dire_dsl.lang.check import check_program
-from dire_dsl.lang.diagnostics import Diagnostic, DireError, RulesCheckError, Severity
+from dire_dsl.lang.diagnostics import Diagnostic, RulesCheckError, Severity
 from dire_dsl.lang.parser import empty_program, parse_collecting
 
 

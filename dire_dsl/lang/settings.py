@@ -1,9 +1,10 @@
 """The typed keys of the `train {}` and `logic {}` blocks, their defaults and their limits.
 
 One table serves the checker (unknown key, wrong type, out of range), the formatter's
-documentation and the training configuration, so a key is declared exactly once: a pydantic
-model takes its fields from `model_fields`, with the same defaults and bounds the checker
-enforces.
+documentation, the settings page of the docs and the training configuration, so a key is
+declared exactly once: a pydantic model takes its fields from `model_fields`, whose validator
+is the checker's own `SettingSpec.problem`, so a run's config.json, a command-line option and
+a sweep's grid accept and refuse exactly what the rules file does, in the same words.
 """
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ from __future__ import annotations
 import keyword
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+
+from dire_dsl.lang.limits import MAX_NUMBER
+
+SETTING_ERROR = "setting"
+"""The pydantic error type of a value `SettingSpec.problem` refuses; its message is the problem."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +51,8 @@ class SettingSpec:
             return f"`{self.key}` takes true or false"
         if self.choices and value not in self.choices:
             return f"`{self.key}` must be one of: {', '.join(self.choices)}"
-        if self.type in (int, float) and not math.isfinite(value):
-            return f"`{self.key}` must be a finite number; got {value} (a literal beyond about 3.4e38 is refused)"
+        if self.type in (int, float) and not abs(value) <= MAX_NUMBER:  # NaN too; an int too large for a float too
+            return f"`{self.key}` must be a finite number; got {value} (numbers go up to about 3.4e38)"
         if self.type in (int, float):
             too_low = value <= self.low if self.low_open else value < self.low
             if too_low or value > self.high:
@@ -66,16 +73,21 @@ class SettingSpec:
         return f"{self.key}_" if keyword.iskeyword(self.key) else self.key
 
     def model_field(self) -> tuple[Any, FieldInfo]:
-        """(annotation, Field) of this key for a pydantic model: the choices as a Literal, the
-        bounds as ge/gt/le, the key itself as the alias when it is not a Python name."""
+        """(annotation, Field) of this key for a pydantic model: the choices as a Literal,
+        validated first by `validated` (so pydantic's lax coercions, `"12"` or `true` for a
+        number, are refused as the checker refuses them), the key itself as the alias when it
+        is not a Python name."""
         annotation = Literal[self.choices] if self.choices else self.type
-        bounds: dict[str, float] = {}
-        if math.isfinite(self.low):
-            bounds["gt" if self.low_open else "ge"] = self.low
-        if math.isfinite(self.high):
-            bounds["le"] = self.high
         alias = self.key if self.field_name != self.key else None
-        return annotation, Field(self.default, alias=alias, description=self.doc, **bounds)
+        return (Annotated[annotation, BeforeValidator(self.validated)],
+                Field(self.default, alias=alias, description=self.doc))
+
+    def validated(self, value: Any) -> Any:
+        """`value` as the key's type, or a pydantic error whose message is the checker's `problem`."""
+        problem = self.problem(value)
+        if problem is not None:
+            raise PydanticCustomError(SETTING_ERROR, "{problem}", {"problem": problem})
+        return self.coerce(value)
 
     def type_name(self) -> str:
         return {float: "number", int: "whole number", str: "text", bool: "true/false"}[self.type]
@@ -114,7 +126,8 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("fusion", float, 0.8, "Share of the logic distance in the fused score (rest: embedding distance).",
                 low=0.0, high=1.0),
     SettingSpec("backbone", str, "conv-small", "Backbone name, e.g. conv-small or open_clip:ViT-B-16@/path.pt."),
-    SettingSpec("grounding", str, "few_shot", "How objects are found.", choices=("few_shot", "prompts", "unsupervised")),
+    SettingSpec("grounding", str, "few_shot", "How objects are found.",
+                choices=("few_shot", "prompts", "unsupervised")),
     SettingSpec("rank", int, 16, "LoRA rank when the backbone is adapted.", low=1, high=64),
     SettingSpec("seed", int, 0, "Random seed (NumPy and scikit-learn take at most 2³² - 1).", low=0, high=2**32 - 1),
 )

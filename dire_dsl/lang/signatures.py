@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import metadata
-from typing import Callable
 
 ENTRY_POINT_GROUP = "dire_dsl.predicates"
 

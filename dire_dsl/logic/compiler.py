@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from dire_dsl.errors import DireError
 from dire_dsl.lang import ir
 from dire_dsl.lang.ast import Span
 from dire_dsl.lang.signatures import REGISTRY
@@ -32,12 +33,12 @@ from dire_dsl.logic.tensors import MASS_EPS, lift, place
 WEIGHT_EPS = 1e-3
 """Instance weight added when averaging attributes over a set: an empty set is uniform."""
 
-Value = Union[Tensor, Entity]
+Value = Tensor | Entity
 Node = Callable[["Env"], Tensor]
 TermNode = Callable[["Env"], Value]
 
 
-class CompileError(ValueError):
+class CompileError(DireError, ValueError):
     """A checked program names something the logic layer cannot evaluate (e.g. no implementation)."""
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Union
 
 from torch import Tensor
 
@@ -53,7 +52,7 @@ class Entity:
         return self._weights()
 
 
-Argument = Union[Entity, Tensor]
+Argument = Entity | Tensor
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from dire_dsl.errors import DireError
 from dire_dsl.lang import ir
-from dire_dsl.lang.diagnostics import DireError
 
 
 class GroundingError(DireError, ValueError):
@@ -146,7 +146,8 @@ def grounding_from_masks(
     for obj in program.objects:
         instances = torch.zeros(batch, width, *size)
         presence = torch.zeros(batch, width)
-        dists = {attr: torch.full((batch, width, len(values)), 1.0 / len(values)) for attr, values in obj.attributes.items()}
+        dists = {attr: torch.full((batch, width, len(values)), 1.0 / len(values))
+                 for attr, values in obj.attributes.items()}
         for image, per_object in enumerate(masks):
             stack = per_object.get(obj.name)
             count = 0 if stack is None else len(stack)
@@ -172,10 +173,12 @@ def _mask_size(masks: Sequence[Mapping[str, Tensor]], size: tuple[int, int] | No
     return height, width
 
 
-def _one_hot(dists: dict[str, Tensor], obj: ir.ObjectDef, attr: str, given: Sequence[str], image: int, count: int) -> None:
+def _one_hot(dists: dict[str, Tensor], obj: ir.ObjectDef, attr: str, given: Sequence[str], image: int,
+             count: int) -> None:
     values = obj.attributes.get(attr)
     if values is None:
-        raise GroundingError(f"object `{obj.name}` has no attribute `{attr}`; declared: {', '.join(obj.attributes) or 'none'}")
+        declared = ", ".join(obj.attributes) or "none"
+        raise GroundingError(f"object `{obj.name}` has no attribute `{attr}`; declared: {declared}")
     if len(given) != count:
         raise GroundingError(f"image {image}: {len(given)} values of `{obj.name}.{attr}` for {count} instances")
     for slot, value in enumerate(given):

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from dire_dsl.lang.signatures import REGISTRY
 from dire_dsl.logic.entities import Entity, MeasureContext
-from dire_dsl.logic.regions import MASS, X, XX, XY, Y, YY
+from dire_dsl.logic.regions import MASS, XX, XY, YY, X, Y
 from dire_dsl.logic.tensors import MASS_EPS, max_filter, pixel_inner
 
 RATIO_EPS = 1e-4

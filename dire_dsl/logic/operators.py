@@ -67,7 +67,8 @@ class FuzzyLogic:
 
     def in_range(self, value: Tensor, low: Tensor, high: Tensor, low_scale: float = 1.0,
                  high_scale: float = 1.0) -> Tensor:
-        return torch.sigmoid((value - low) / (self.tau * low_scale)) * torch.sigmoid((high - value) / (self.tau * high_scale))
+        above_low = torch.sigmoid((value - low) / (self.tau * low_scale))
+        return above_low * torch.sigmoid((high - value) / (self.tau * high_scale))
 
     # ------------------------------------------------------------ quantifiers
     def forall(self, truth: Tensor, weights: Tensor, dims: Sequence[int]) -> Tensor:

@@ -80,8 +80,10 @@ def _region_masks(region: ir.RegionDef, height: int, width: int) -> tuple[Tensor
     x0, y0, x1, y1 = region.box
     whole = torch.tensor(coverage(y0, y1, height), dtype=torch.float64)[:, None] * \
         torch.tensor(coverage(x0, x1, width), dtype=torch.float64)[None, :]
-    rows = torch.tensor([coverage(*region.cell_box(r, 0)[1::2], height) for r in range(region.rows)], dtype=torch.float64)
-    cols = torch.tensor([coverage(*region.cell_box(0, c)[0::2], width) for c in range(region.cols)], dtype=torch.float64)
+    rows = torch.tensor([coverage(*region.cell_box(r, 0)[1::2], height) for r in range(region.rows)],
+                        dtype=torch.float64)
+    cols = torch.tensor([coverage(*region.cell_box(0, c)[0::2], width) for c in range(region.cols)],
+                        dtype=torch.float64)
     cells = (rows[:, None, :, None] * cols[None, :, None, :]).reshape(-1, height, width)
     return whole, cells
 

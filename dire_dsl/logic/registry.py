@@ -55,7 +55,8 @@ def parse_kinds(text: str) -> frozenset[ArgKind]:
     kinds: frozenset[ArgKind] = frozenset()
     for part in text.split("|"):
         if part.strip() not in KINDS:
-            raise ValueError(f"unknown parameter kind `{part.strip()}`; use one of: {', '.join(KINDS)} (or several joined by |)")
+            raise ValueError(f"unknown parameter kind `{part.strip()}`; "
+                             f"use one of: {', '.join(KINDS)} (or several joined by |)")
         kinds |= KINDS[part.strip()]
     return kinds
 

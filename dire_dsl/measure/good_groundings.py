@@ -60,8 +60,8 @@ def run_images(run: Path, split: str, data_root: Path | None = None,
                category: str | None = None) -> tuple[ir.CheckedProgram, GoodImages]:
     """The trained run's own grounding of the split's good images (its data folder and
     category unless given), with the run's program (whose objects the grounding has)."""
-    from dire_dsl.run.trained import load_run
     from dire_dsl.data.loco import load_split
+    from dire_dsl.run.trained import load_run
 
     trained = load_run(run)
     root = data_root or Path(trained.config.data_root)

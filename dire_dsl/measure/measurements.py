@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dire_dsl.grounding.annotations import mentions_any
 from dire_dsl.lang import ir
 from dire_dsl.lang.ir import constant_value
 from dire_dsl.logic.atoms import Atom
 from dire_dsl.logic.compiler import CompiledRules, compile_program
 from dire_dsl.logic.grounding import Grounding
-from dire_dsl.grounding.annotations import mentions_any
 
 MEMBER_WEIGHT = 0.5
 """A quantified member counts when its weight (an instance's presence, a cell's share) is at

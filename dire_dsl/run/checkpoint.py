@@ -22,6 +22,7 @@ from safetensors.torch import save as safetensors_bytes
 from torch import Tensor, nn
 
 from dire_dsl.atomic import atomic_write_bytes, atomic_write_text
+from dire_dsl.errors import DireError
 from dire_dsl.json_read import parse_json
 
 FORMAT = "dire-dsl/checkpoint-1"
@@ -33,7 +34,7 @@ MAX_STATE_DEPTH = 64
 tuples) stays under 10, and a bound keeps `_decode`'s recursion far from the stack's limit."""
 
 
-class CheckpointError(Exception):
+class CheckpointError(DireError):
     """A checkpoint is missing, damaged or does not fit the model it is loaded into."""
 
 

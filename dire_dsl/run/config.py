@@ -2,63 +2,38 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
+from dire_dsl.errors import DireError
 from dire_dsl.lang import ir
-from dire_dsl.lang.diagnostics import DireError
-from dire_dsl.lang.settings import TRAIN_SETTINGS
+from dire_dsl.lang.settings import SETTING_ERROR, TRAIN_SETTINGS, model_fields
 
 MAX_SLOTS = 1024
 """Instance slots per object at most (room for about 680 instances of one object in an image)."""
 MAX_INPUT_SIDE = int(TRAIN_SETTINGS["image_size"].high)
 """The network input's sides at most: the largest `image_size` (the long side)."""
-MAX_SEED = 2**32 - 1
-"""Seeds at most: the loop seeds a generator per step with seed × 1,000,003 + step, which must fit 64 bits."""
 
 
-def _at_most(key: str) -> float | None:
-    """The `train {}` block's upper bound for `key` (None: unbounded), so a run's config.json,
-    which a user or a damaged disk may have edited, is held to the limits the rules file is."""
-    high = TRAIN_SETTINGS[key].high
-    return None if math.isinf(high) else high
-
-
-class ConfigError(DireError):
+class SettingError(DireError):
     """A training setting out of its range (from the command line or the rules file)."""
 
 
-class TrainConfig(BaseModel):
-    """Everything a run needs to be reproduced; saved as RUN/config.json."""
+TrainSettings = create_model("TrainSettings", __config__=ConfigDict(extra="forbid", populate_by_name=True,
+                                                                     allow_inf_nan=False),
+                             **model_fields("train"))
+"""The `train {}` block's keys as fields, from the one table in `dire_dsl.lang.settings`: a run's
+config.json, a command-line option and a sweep's grid are held to the checker's own test."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+class TrainConfig(TrainSettings):
+    """Everything a run needs to be reproduced; saved as RUN/config.json. The `train {}` settings
+    come from `TrainSettings`; the fields here are what training derives itself."""
 
     category: str
     data_root: str
     rules_sha256: str
-    backbone: str = "conv-small"
-    grounding: Literal["few_shot", "prompts", "unsupervised"] = "few_shot"
-    epochs: int = Field(12, ge=1, le=_at_most("epochs"))
-    lr: float = Field(2e-3, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
-    batch_size: int = Field(16, ge=1, le=_at_most("batch_size"))
-    image_size: int = Field(128, ge=16, le=_at_most("image_size"))
-    lambda_: float = Field(1e-5, ge=0, alias="lambda")
-    prune_threshold: float = Field(0.05, ge=0)
-    max_gain: float = Field(11.0, ge=1)
-    margin: float = Field(1.0, gt=0)
-    compactness: float = Field(1.0, ge=0)
-    rule_weight: float = Field(0.1, ge=0)  # larger lets the grounding invent parts to satisfy the rules
-    component_weight: float = Field(1.0, ge=0)
-    shots: int = Field(5, ge=0, le=_at_most("shots"))
-    # unsupervised / prompts grounding: how many training normals get pseudo-annotations
-    # (besides the `shots` really annotated ones); see dire_dsl.grounding.pseudo.
-    pseudo_labels: int = Field(40, ge=0, le=_at_most("pseudo_labels"))
-    fusion: float = Field(0.8, ge=0, le=1)
-    rank: int = Field(16, ge=1, le=_at_most("rank"))
-    seed: int = Field(0, ge=0, le=MAX_SEED)
     use_rules: bool = True
     slots: int = Field(20, ge=1, le=MAX_SLOTS)
     # Set from the annotations at training time: per object, how far apart two instances'
@@ -102,7 +77,14 @@ def settings_for(program: ir.CheckedProgram, data_root: str, overrides: dict[str
             {"category": program.category, "data_root": data_root, "rules_sha256": program.source_sha256, **values}
         )
     except ValidationError as error:
-        problems = "; ".join(f"`{'.'.join(str(part) for part in e['loc'])}` = {e['input']!r}: {e['msg'].lower()}"
-                             for e in error.errors())
-        raise ConfigError(f"invalid training setting: {problems} (set by a command-line option or the rules "
+        problems = "; ".join(_problem_text(e) for e in error.errors())
+        raise SettingError(f"invalid training setting: {problems} (set by a command-line option or the rules "
                           "file's train {} block)") from None
+
+
+def _problem_text(error: Any) -> str:
+    """One refused value: a `train {}` key in the checker's own words (they name the key, the
+    value and the bound, as E311 does), any other field as pydantic puts it."""
+    if error["type"] == SETTING_ERROR:
+        return error["msg"]
+    return f"`{'.'.join(str(part) for part in error['loc'])}` = {error['input']!r}: {error['msg'].lower()}"

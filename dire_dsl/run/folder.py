@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from dire_dsl import __version__
 from dire_dsl.atomic import atomic_write_text
+from dire_dsl.errors import DireError
 from dire_dsl.json_read import parse_json
 from dire_dsl.run.checkpoint import (
     CheckpointError,
@@ -68,7 +69,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TMP_PREFIX = ".tmp-"
 
 
-class RunDirError(Exception):
+class RunDirError(DireError):
     """A run directory cannot be created, read or written as asked."""
 
 
@@ -146,7 +147,8 @@ class RunDir:
             return None
         return _read_json(self.path / PSEUDO_LABELS)
 
-    def save_weights(self, weights: nn.Module | Mapping[str, Tensor], metadata: Mapping[str, str] | None = None) -> Path:
+    def save_weights(self, weights: nn.Module | Mapping[str, Tensor],
+                     metadata: Mapping[str, str] | None = None) -> Path:
         """Write the final weights (a module's state dict, or a state dict) to model.safetensors."""
         tensors = dict(weights.state_dict() if isinstance(weights, nn.Module) else weights)
         save_tensors(self.path / WEIGHTS, tensors, {"format": RUN_FORMAT, **(metadata or {})})

@@ -2,20 +2,20 @@
 
 One place turns pixels into what `evaluate`, `explain`, the report and the sweep need, so
 they all score exactly the same way. The detector sees each image resized (PIL bilinear, as
-the training data loader does) to the run's input size (`TrainConfig.input_hw`: the images' aspect ratio, long side `image_size`); anomaly maps come back at
-the image's own resolution. The `Scorer` keeps two clocks: all of inference (network,
-rules, nearest-neighbour search, map upsampling) and the logic layer's share of it
-(measured by hooks around the compiled rules' forward pass, so the scoring code itself is
-untouched).
+the training data loader does) to the run's input size (`TrainConfig.input_hw`: the images'
+aspect ratio, long side `image_size`); anomaly maps come back at the image's own resolution.
+The `Scorer` keeps two clocks: all of inference (network, rules, nearest-neighbour search,
+map upsampling) and the logic layer's share of it (measured by hooks around the compiled
+rules' forward pass, so the scoring code itself is untouched).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -23,9 +23,9 @@ from PIL import Image
 from torch import Tensor
 
 from dire_dsl.data.image_io import read_rgb as read_rgb  # re-exported: report, explain, callers
-from dire_dsl.run.trained import TrainedRun, load_run
 from dire_dsl.run.folder import CALIBRATION, RESTORE, WEIGHTS, RunDirError
 from dire_dsl.run.scoring import BatchScores, score_batch
+from dire_dsl.run.trained import TrainedRun, load_run
 
 
 def open_run(run: str | Path | TrainedRun) -> TrainedRun:

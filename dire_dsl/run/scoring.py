@@ -118,7 +118,8 @@ class Calibration(BaseModel):
 
     def anomaly_map(self, scores: BatchScores, size: tuple[int, int]) -> Tensor:
         """[B, H, W] map at `size`: patch z-scores, lifted to at least the fused image score."""
-        patch = F.interpolate(self.patch_z(scores.patch)[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+        patch = F.interpolate(self.patch_z(scores.patch)[:, None], size=size, mode="bilinear",
+                              align_corners=False)[:, 0]
         return torch.maximum(patch, self.fused(scores).view(-1, 1, 1))
 
 

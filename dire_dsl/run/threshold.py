@@ -13,6 +13,7 @@ anomalies never touch the threshold, so the precision, recall and F1 at it are h
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw
 
-from dire_dsl.synth.scene import SceneSampler, ObjectOverride, Scene, link_partners, sample
 from dire_dsl.synth.render import Renderer, visible_masks
+from dire_dsl.synth.scene import ObjectOverride, Scene, SceneSampler, link_partners, sample
 from dire_dsl.synth.shapes import rasterize
 from dire_dsl.synth.spec.models import STRUCTURAL_OPS, AnomalySpec
 

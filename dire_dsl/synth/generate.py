@@ -31,9 +31,24 @@ from pathlib import Path
 
 from dire_dsl.synth.spec.load import load_spec
 from dire_dsl.synth.spec.models import SceneSpec
-from dire_dsl.synth.writer import (GENERATED, GOOD, LOGICAL, STAGING_MARKER, STRUCTURAL, check_output, coco_file,
-                                  defects_config, image_name, install, mark_staging, pixel_values, rle_annotations,
-                                  write_json, write_jsonl, write_png)
+from dire_dsl.synth.writer import (
+    GENERATED,
+    GOOD,
+    LOGICAL,
+    STAGING_MARKER,
+    STRUCTURAL,
+    check_output,
+    coco_file,
+    defects_config,
+    image_name,
+    install,
+    mark_staging,
+    pixel_values,
+    rle_annotations,
+    write_json,
+    write_jsonl,
+    write_png,
+)
 
 DEFAULTS = {"size": 256, "n_train": 350, "n_val": 60, "n_test": 300}
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dire_dsl.synth.anomalies import Footprints, apply_logical, apply_structural, resolve_marks
 from dire_dsl.data.errors import DataError
-from dire_dsl.synth.scene import SPLIT_CODES, SceneSampler, Scene, stream, transform_scene
+from dire_dsl.synth.anomalies import Footprints, apply_logical, apply_structural, resolve_marks
 from dire_dsl.synth.render import Renderer, visible_masks
+from dire_dsl.synth.scene import SPLIT_CODES, Scene, SceneSampler, stream, transform_scene
 from dire_dsl.synth.spec.models import STRUCTURAL_OPS, AnomalySpec, SceneSpec
 
 

@@ -100,7 +100,7 @@ class Scene:
                 frontier.add(inst.uid)
         return out
 
-    def copy(self) -> "Scene":
+    def copy(self) -> Scene:
         return Scene(self.aspect, [replace(i, attributes=dict(i.attributes), meta=dict(i.meta), params=dict(i.params))
                                    for i in self.instances], dict(self.links), self.attempt, self.crowded)
 

@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 
 from dire_dsl.atomic import atomic_write_bytes, atomic_write_text
-from dire_dsl.synth.spec.models import SceneSpec
 from dire_dsl.json_read import JSON_ERRORS
+from dire_dsl.synth.spec.models import SceneSpec
 
 GOOD = "good"
 LOGICAL = "logical_anomalies"

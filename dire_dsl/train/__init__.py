@@ -7,4 +7,5 @@ from is `dire_dsl.grounding`. Modules:
     loop         the training loop: resumable, deterministic on CPU
     losses       the training losses, as pure functions of tensors
     distributed  several processes (torchrun, DDP): the process group and waiting for rank 0
+    errors       `TrainingDiverged`, without torch so that the CLI names it cheaply
 """

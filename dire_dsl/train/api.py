@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 
+from dire_dsl.data.loco import native_size
+from dire_dsl.errors import DireError
 from dire_dsl.grounding.pseudo import check_grounding_backbone
 from dire_dsl.lang import ir
-from dire_dsl.lang.diagnostics import DireError
 from dire_dsl.lang.program import load_rules, read_rules_text
 from dire_dsl.run.config import MAX_SLOTS, TrainConfig, input_shape, settings_for
 from dire_dsl.run.detector import Detector, build_detector
@@ -22,7 +23,6 @@ from dire_dsl.run.folder import RunDir, check_new_run_dir, create_run_dir, open_
 from dire_dsl.run.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
 from dire_dsl.run.threshold import calibrate_threshold
 from dire_dsl.run.trained import TrainedRun
-from dire_dsl.data.loco import native_size
 from dire_dsl.train.dataset import TrainData, load_train_data
 from dire_dsl.train.distributed import barrier, process_group
 from dire_dsl.train.loop import train_detector

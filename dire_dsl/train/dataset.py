@@ -20,12 +20,12 @@ from torch import Tensor
 from dire_dsl.data.components import Component
 from dire_dsl.data.errors import DataError
 from dire_dsl.data.loco import load_split
-from dire_dsl.lang import ir
-from dire_dsl.lang.settings import TRAIN_SETTINGS
-from dire_dsl.run.config import TrainConfig
 from dire_dsl.grounding.modes import ground
 from dire_dsl.grounding.sizes import largest_sizes, typical_sizes
 from dire_dsl.grounding.targets import HeadTargets, build_targets, stack_targets
+from dire_dsl.lang import ir
+from dire_dsl.lang.settings import TRAIN_SETTINGS
+from dire_dsl.run.config import TrainConfig
 from dire_dsl.vision.heads import HeadLayout
 
 

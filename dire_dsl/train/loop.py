@@ -21,22 +21,19 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from dire_dsl.atomic import atomic_write_text
+from dire_dsl.grounding.targets import HeadTargets, concat_targets, select_targets
 from dire_dsl.json_read import JSON_ERRORS
 from dire_dsl.lang import ir
-from dire_dsl.train import distributed, losses
 from dire_dsl.run.checkpoint import CheckpointError, TrainState
 from dire_dsl.run.config import TrainConfig
-from dire_dsl.train.dataset import TrainData
-from dire_dsl.grounding.targets import HeadTargets, concat_targets, select_targets
 from dire_dsl.run.detector import Detector, build_detector
 from dire_dsl.run.folder import RunDir, RunDirError
+from dire_dsl.train import distributed, losses
+from dire_dsl.train.dataset import TrainData
+from dire_dsl.train.errors import TrainingDiverged
 
 CHECKPOINT_EVERY = 10  # steps
 GATE_CAP = 2.0  # a gate grows to at most twice the rule's largest weight
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
 def _augment(images: Tensor, generator: torch.Generator, rows: Tensor, total: int) -> Tensor:

@@ -57,7 +57,8 @@ class HeadOutput:
 
 
 def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.GroupNorm(8, c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.GroupNorm(8, c_out),
+                         nn.ReLU(inplace=True))
 
 
 class GroundingHead(nn.Module):
@@ -78,7 +79,8 @@ class GroundingHead(nn.Module):
     def forward(self, maps: list[Tensor]) -> HeadOutput:
         size = maps[0].shape[-2:]
         fused = sum(
-            F.interpolate(lateral(m), size=size, mode="bilinear", align_corners=False) if m.shape[-2:] != size else lateral(m)
+            F.interpolate(lateral(m), size=size, mode="bilinear", align_corners=False) if m.shape[-2:] != size
+            else lateral(m)
             for lateral, m in zip(self.lateral, maps)
         )
         features = self.refine(fused)

@@ -22,10 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dire_dsl.synth.generate import synthesize
+from dire_dsl.errors import DireError
 from dire_dsl.eval.evaluate import EvalReport, evaluate
 from dire_dsl.eval.report import write_report
-from dire_dsl.lang.diagnostics import DireError
+from dire_dsl.synth.generate import synthesize
 from dire_dsl.train.api import train
 
 DEMO_DATA: dict[str, int] = {"n_train": 200, "n_val": 40, "n_test": 100, "size": 256}

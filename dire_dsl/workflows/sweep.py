@@ -36,21 +36,22 @@ from pydantic import BaseModel, ConfigDict
 from dire_dsl.atomic import GENERATOR, MARKDOWN_MARKER, atomic_write_text
 from dire_dsl.data.coco import read_coco_components, resize_components
 from dire_dsl.data.errors import DataError
+from dire_dsl.data.loco import load_split
+from dire_dsl.errors import DireError
 from dire_dsl.eval.evaluate import evaluate
-from dire_dsl.run.inference import Scorer
 from dire_dsl.eval.metrics import image_auroc
 from dire_dsl.eval.separation import separation
 from dire_dsl.lang import ast
-from dire_dsl.lang.diagnostics import DireError, RulesCheckError
+from dire_dsl.lang.diagnostics import RulesCheckError
 from dire_dsl.lang.format import format_program
 from dire_dsl.lang.ir import CheckedProgram
 from dire_dsl.lang.parser import parse
 from dire_dsl.lang.program import check_source, load_rules, read_rules_text
 from dire_dsl.lang.settings import TRAIN_SETTINGS
+from dire_dsl.run.config import SettingError, TrainConfig
+from dire_dsl.run.inference import Scorer
 from dire_dsl.run.trained import TrainedRun, load_run
 from dire_dsl.train.api import train
-from dire_dsl.run.config import ConfigError, TrainConfig
-from dire_dsl.data.loco import load_split
 
 VALIDATION_ANOMALIES = 64
 """Synthetic anomalies the criterion scores (balanced over the rules)."""
@@ -338,7 +339,7 @@ def sweep(rules_path: str | Path, data_root: str | Path, grid: Mapping[str, Sequ
         values = {**dict(overrides or {}), **setting}
         try:
             plan.append((setting, values, _config_for(program, root, values, category)))
-        except ConfigError as error:
+        except SettingError as error:
             raise SweepError(f"setting {setting_name(setting)}: {error}") from None
     sets: dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray], str]] = {}
     rows: list[SweepRow] = []

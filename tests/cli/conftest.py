@@ -6,12 +6,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from dire_dsl.cli.app import _register_commands, app
+from dire_dsl.cli.app import app
 
 
 @pytest.fixture(scope="session")
 def cli_app() -> typer.Typer:
-    _register_commands()
     return app
 
 

@@ -84,8 +84,7 @@ def test_check_and_fmt_never_import_torch(tmp_path: Path) -> None:
     rules = write(tmp_path, "a.rules", GOOD)
     script = (
         "import sys\n"
-        "from dire_dsl.cli.app import app, _register_commands\n"
-        "_register_commands()\n"
+        "from dire_dsl.cli.app import app\n"
         f"for argv in (['check', {str(rules)!r}], ['fmt', '--check', {str(rules)!r}],"
         f" ['compile', {str(rules)!r}]):\n"
         "    try:\n"

@@ -24,7 +24,8 @@ def test_text_tree_shows_quantifier_comparison_measurement(cli_app: typer.Typer,
 
 
 def test_json_emits_every_rule(cli_app: typer.Typer, runner: CliRunner) -> None:
-    result = runner.invoke(cli_app, ["compile", "--emit", "json", str(ROOT / "tests/fixtures/frozen_rules/splicing_connectors.rules")])
+    rules = ROOT / "tests/fixtures/frozen_rules/splicing_connectors.rules"
+    result = runner.invoke(cli_app, ["compile", "--emit", "json", str(rules)])
     assert result.exit_code == 0
     plan = json.loads(result.output)
     assert plan["category"] == "splicing_connectors"

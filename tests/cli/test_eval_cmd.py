@@ -105,7 +105,8 @@ def test_damaged_weights_are_one_error_naming_the_file(cli_app: typer.Typer, run
     shutil.copytree(tiny_run, run)
     tensors = load_file(run / "model.safetensors")
     save_file({name: (tensor.to(getattr(torch, dtype)) if dtype else tensor * float("nan"))
-               if tensor.is_floating_point() else tensor for name, tensor in tensors.items()}, run / "model.safetensors")
+               if tensor.is_floating_point() else tensor for name, tensor in tensors.items()},
+              run / "model.safetensors")
     out_json = tmp_path / "m.json"
     result = runner.invoke(cli_app, ["eval", str(run), "--data", str(tiny_loco), "--json", str(out_json), "--quiet"])
     assert result.exit_code == 1 and result.output.count("error:") == 1, result.output

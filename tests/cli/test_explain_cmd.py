@@ -127,7 +127,8 @@ DEEP = b"[" * 100_000
     (_replace("config.json", DEEP), "config.json is damaged"),
     (_replace("dire-run.json", DEEP), "dire-run.json is damaged"),
     (_replace("pseudo_labels.json", DEEP), "pseudo_labels.json is damaged (nested too deeply"),
-    (_config(input_height=200_000), "config.json is damaged (input_height: input should be less than or equal to 4096)"),
+    (_config(input_height=200_000),
+     "config.json is damaged (input_height: input should be less than or equal to 4096)"),
 ])
 def test_a_damaged_run_folder_is_one_error_naming_the_file(cli_app: typer.Typer, runner: CliRunner, tiny_run: Path,
                                                            tiny_loco: Path, tmp_path: Path,

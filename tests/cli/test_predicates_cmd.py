@@ -24,6 +24,7 @@ def test_json_is_complete_and_machine_readable(cli_app: typer.Typer, runner: Cli
     entries = {entry["name"]: entry for entry in json.loads(result.output)}
     assert set(entries) == set(REGISTRY.names())
     inside = entries["inside"]
-    assert inside["result"] == "truth" and inside["params"][1] == {"name": "b", "kinds": ["instance", "objects", "region"]}
+    assert inside["result"] == "truth"
+    assert inside["params"][1] == {"name": "b", "kinds": ["instance", "objects", "region"]}
     assert entries["count"]["integer"] is True and entries["count"]["low"] == 0.0 and entries["count"]["high"] is None
     assert entries["area"]["doc"].startswith("Fraction of the image covered")

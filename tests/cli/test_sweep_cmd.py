@@ -9,9 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from dire_dsl.workflows import sweep as sweep_module
 from dire_dsl.lang.program import load_rules
 from dire_dsl.run.trained import load_run
+from dire_dsl.workflows import sweep as sweep_module
 
 
 @pytest.fixture()

@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from dire_dsl.data.coco import (AnnotationError, check_attributes_annotated, check_objects_annotated,
-                                 read_coco_components, resize_components)
+from dire_dsl.data.coco import (
+    AnnotationError,
+    check_attributes_annotated,
+    check_objects_annotated,
+    read_coco_components,
+    resize_components,
+)
 from dire_dsl.data.components import Component
 
 

@@ -260,7 +260,8 @@ DEEP = "[" * 100_000
 def test_deep_or_non_utf8_defects_config_is_one_config_error(tree: Path, content: str | bytes) -> None:
     path = tree / "widget" / "defects_config.json"
     path.write_bytes(content.encode() if isinstance(content, str) else content)
-    with pytest.raises(ConfigError, match=r"defects_config\.json: cannot be read as JSON: (nested too deeply|not UTF-8)"):
+    damaged = r"defects_config\.json: cannot be read as JSON: (nested too deeply|not UTF-8)"
+    with pytest.raises(ConfigError, match=damaged):
         MVTecLOCO(tree, "widget", "test")
 
 

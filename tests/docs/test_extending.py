@@ -21,7 +21,8 @@ def _run(code: str, pythonpath: Path | None = None) -> subprocess.CompletedProce
 
 
 def test_complete_python_examples_run() -> None:
-    examples = [b for b in fenced_blocks(ROOT / "docs" / "extending.md") if b.lang == "python" and "(abridged)" not in b.body]
+    examples = [b for b in fenced_blocks(ROOT / "docs" / "extending.md")
+                if b.lang == "python" and "(abridged)" not in b.body]
     assert examples, "docs/extending.md shows a runnable grounding-model example"
     for block in examples:
         result = _run(block.body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import subprocess
 import sys
 
@@ -24,6 +26,15 @@ def test_every_public_name_resolves_from_its_module() -> None:
         obj = getattr(dire_dsl, name)
         assert obj.__name__ == name, f"dire_dsl.{name} is {obj!r}"
     assert set(dire_dsl.__all__) <= set(dir(dire_dsl))
+
+
+def test_type_checkers_see_exactly_the_public_names() -> None:
+    """The `if TYPE_CHECKING:` re-exports are what IDEs and type checkers read; they follow `_EXPORTS`."""
+    block = next(node for node in ast.parse(inspect.getsource(dire_dsl)).body
+                 if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
+    seen = {alias.name: statement.module for statement in block.body if isinstance(statement, ast.ImportFrom)
+            for alias in statement.names if alias.asname == alias.name}
+    assert seen == dire_dsl._EXPORTS
 
 
 def test_the_train_function_is_not_shadowed_by_the_train_subpackage() -> None:

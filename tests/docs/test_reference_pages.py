@@ -1,4 +1,5 @@
-"""docs/cli.md and docs/api.md are generated from the code, and everything they list is documented."""
+"""docs/cli.md, docs/api.md and docs/settings.md are generated from the code, and everything they list is
+documented."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from dire_dsl.docs_gen.api_reference import api_markdown, own_docstring, public_objects
 from dire_dsl.docs_gen.cli_reference import cli_markdown, command_tree
+from dire_dsl.docs_gen.settings_reference import settings_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 REGENERATE = "the page is generated: run `python scripts/gen_docs.py` and commit the result"
@@ -19,6 +21,10 @@ def test_cli_page_is_up_to_date() -> None:
 
 def test_api_page_is_up_to_date() -> None:
     assert (ROOT / "docs/api.md").read_text(encoding="utf-8") == api_markdown(), REGENERATE
+
+
+def test_settings_page_is_up_to_date() -> None:
+    assert (ROOT / "docs/settings.md").read_text(encoding="utf-8") == settings_markdown(), REGENERATE
 
 
 COMMANDS = command_tree()[1]

@@ -16,5 +16,6 @@ def test_figure_numbers_match_the_page() -> None:
     claims = [f"same AUROC, {a.auroc:.3f}", f"flags **{a.recall:.0%}**", f"B **{b.recall:.0%}**",
               f"({a.d_prime:.1f} against {b.d_prime:.1f})"]
     for claim in claims:
-        assert claim.replace("%", " %") in page, f"docs/metrics.md should say {claim!r}: rerun scripts/plot_separation.py"
+        assert claim.replace("%", " %") in page, \
+            f"docs/metrics.md should say {claim!r}: rerun scripts/plot_separation.py"
     assert (ROOT / "docs" / "img" / "separation.png").stat().st_size > 10_000

@@ -35,6 +35,7 @@ def test_nav_lists_every_page_once() -> None:
 def test_site_builds_strict(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, f"mkdocs build --strict failed (mkdocs is in the dev extra):\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, \
+        f"mkdocs build --strict failed (mkdocs is in the dev extra):\n{result.stderr[-4000:]}"
     assert (tmp_path / "site" / "tutorial" / "index.html").is_file()
     assert (tmp_path / "site" / "img" / "separation.png").is_file()

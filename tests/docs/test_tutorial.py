@@ -61,9 +61,8 @@ def _dire_commands(block: Block) -> list[list[str]]:
 
 
 def _cli() -> typer.Typer:
-    from dire_dsl.cli.app import _register_commands, app
+    from dire_dsl.cli.app import app
 
-    _register_commands()
     return app
 
 
@@ -89,7 +88,8 @@ def test_the_tutorial_uses_only_commands_and_options_the_cli_has() -> None:
 def test_skipped_blocks_say_why() -> None:
     for block in BLOCKS:
         if block.skip_reason is not None:
-            assert block.skip_reason, f"docs/tutorial.md line {block.line}: `<!-- test: skip, REASON -->` needs a reason"
+            assert block.skip_reason, \
+                f"docs/tutorial.md line {block.line}: `<!-- test: skip, REASON -->` needs a reason"
 
 
 def test_shown_files_are_the_example_files() -> None:

@@ -14,7 +14,6 @@ from scipy import ndimage
 
 from dire_dsl.data.coco import read_coco_components
 from dire_dsl.data.components import Component
-from dire_dsl.edits.synthesize import EditResult, RuleJudge, apply_edit, learn_stats, plan_edits, synthesize_anomalies
 from dire_dsl.edits.judge import broken
 from dire_dsl.edits.recipes import (
     Cut,
@@ -31,11 +30,11 @@ from dire_dsl.edits.recipes import (
     Trim,
 )
 from dire_dsl.edits.scene import ComponentScene, box_mask
+from dire_dsl.edits.synthesize import EditResult, RuleJudge, apply_edit, learn_stats, plan_edits, synthesize_anomalies
 from dire_dsl.lang import ir
 from tests.edits.test_plan import desk
 from tests.edits.test_scene import (
     _one_thread,  # noqa: F401  (autouse fixture: one torch thread)
-    bar,
     canvas,
     ellipse,
     finish,
@@ -153,8 +152,11 @@ def test_duplicate_lands_in_the_source_cell() -> None:
     _, components, result = apply(Duplicate(target=Selection("dot", place=CELLS), into=CELLS), seed=2)
     assert len(result.components) == len(components) + 1
     copy = result.components[-1]
-    source = next(c for c in components if c.object == "dot" and c.mask.sum() == copy.mask.sum()
-                  and ComponentScene([c, copy], SHAPE).lies_in(0, CELLS) == ComponentScene([c, copy], SHAPE).lies_in(1, CELLS))
+    def same_cell(c: Component) -> bool:
+        scene = ComponentScene([c, copy], SHAPE)
+        return scene.lies_in(0, CELLS) == scene.lies_in(1, CELLS)
+
+    source = next(c for c in components if c.object == "dot" and c.mask.sum() == copy.mask.sum() and same_cell(c))
     assert copy.attributes == source.attributes and copy.attributes is not source.attributes
     assert not any((copy.mask & c.mask).any() for c in result.components[:-1] if c.object != "pad")
     inner = ndimage.binary_erosion(copy.mask, iterations=2)

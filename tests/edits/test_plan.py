@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dire_dsl.edits import plan as plan_module
-from dire_dsl.edits.synthesize import plan_edits
 from dire_dsl.edits.recipes import Duplicate, EditRecipe, Move, Recolour, Scale, Trim
+from dire_dsl.edits.synthesize import plan_edits
 from dire_dsl.lang import ir
 from dire_dsl.lang.program import check_source, load_rules
 from dire_dsl.lang.signatures import REGISTRY
@@ -59,7 +59,8 @@ def _bounds(bounds: tuple[float, float]) -> str:
 
 
 def plan(category: str) -> list[str]:
-    return [describe(r) for r in plan_edits(load_rules(ROOT / "tests" / "fixtures" / "frozen_rules" / f"{category}.rules"))]
+    rules = ROOT / "tests" / "fixtures" / "frozen_rules" / f"{category}.rules"
+    return [describe(r) for r in plan_edits(load_rules(rules))]
 
 
 # ---------------------------------------------------------------- shipped rules

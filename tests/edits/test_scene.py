@@ -4,7 +4,7 @@ hold on them, as the compiled rules judge annotated components."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -200,7 +200,7 @@ def normals(category: str, count: int = 3) -> tuple[list[np.ndarray], list[list[
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-@lru_cache(maxsize=None)
+@cache
 def shipped(category: str) -> ir.CheckedProgram:
     return load_rules(ROOT / "tests" / "fixtures" / "frozen_rules" / f"{category}.rules")
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from dire_dsl.data.components import Component
-from dire_dsl.edits.synthesize import apply_edit, learn_stats, plan_edits
 from dire_dsl.edits.judge import RuleJudge, broken
+from dire_dsl.edits.synthesize import apply_edit, learn_stats, plan_edits
 from dire_dsl.lang import ir
-from tests.edits.test_plan import desk, describe
+from tests.edits.test_plan import describe, desk
 from tests.edits.test_scene import (
     SCENES,
     Normal,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dire_dsl.eval.color_histogram import color_histogram, histogram_knn_auroc
 from dire_dsl.data.errors import ImageReadError
+from dire_dsl.eval.color_histogram import color_histogram, histogram_knn_auroc
 from dire_dsl.synth.generate import synthesize
 from tests.synth.conftest import CATEGORIES
 

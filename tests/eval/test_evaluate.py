@@ -15,8 +15,8 @@ from dire_dsl.eval.evaluate import EvalReport, ImageRecord, _defect_types, _rule
 from dire_dsl.eval.metrics import image_auroc
 from dire_dsl.eval.spro import FPR_LIMITS
 from dire_dsl.eval.tiff_maps import read_anomaly_map
-from dire_dsl.run.trained import load_run
 from dire_dsl.run.folder import RunDirError
+from dire_dsl.run.trained import load_run
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,8 @@ scores = st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=30)
 
 
 @given(normal=scores, anomaly=scores, scale=st.floats(0.01, 100), shift=st.floats(-100, 100))
-def test_d_prime_is_invariant_to_affine_rescaling(normal: list[float], anomaly: list[float], scale: float, shift: float) -> None:
+def test_d_prime_is_invariant_to_affine_rescaling(normal: list[float], anomaly: list[float], scale: float,
+                                                  shift: float) -> None:
     before = separation(normal, anomaly)
     after = separation(np.array(normal) * scale + shift, np.array(anomaly) * scale + shift)
     if before.std_normal > 1e-3 and after.std_normal > 1e-3:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from dire_dsl.data.components import Component
-from dire_dsl.lang.program import check_source
 from dire_dsl.grounding.annotations import rules_false_on_annotations
+from dire_dsl.lang.program import check_source
 
 SOURCE = """category eggs
 object egg "an egg"

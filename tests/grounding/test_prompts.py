@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dire_dsl.vision.backbones import BackboneError
 from dire_dsl.grounding.prompts import BACKGROUND, TEMPLATE, clip_weights_problem, load_clip, match_prompts
+from dire_dsl.vision.backbones import BackboneError
 
 
 def test_a_patch_is_labelled_with_the_text_that_equals_its_embedding() -> None:
@@ -65,7 +65,8 @@ def test_a_local_checkpoint_gives_prompt_and_patch_embeddings_in_one_space(tiny_
     # the weights are the checkpoint's: a second load embeds the same text the same way
     single = load_clip(tiny_clip_checkpoint).encode_prompts([["the background"]])
     torch.testing.assert_close(single[0], texts[1])
-    tokens = open_clip.get_tokenizer(tiny_clip_checkpoint.split(":")[1].split("@")[0])([TEMPLATE.format("the background")])
+    tokenizer = open_clip.get_tokenizer(tiny_clip_checkpoint.split(":")[1].split("@")[0])
+    tokens = tokenizer([TEMPLATE.format("the background")])
     direct = torch.nn.functional.normalize(clip.model.encode_text(tokens), dim=-1)[0]
     torch.testing.assert_close(texts[1], direct)
     images = torch.rand(3, 3, 64, 64)

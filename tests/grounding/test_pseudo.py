@@ -112,10 +112,10 @@ def test_few_shot_runs_make_no_pseudo_labels(tiny_run: Path) -> None:
 
 def test_unsupervised_without_annotations_names_clusters_by_prompts_through_clip(tiny_loco: Path,
                                                                                  tiny_clip_checkpoint: str) -> None:
-    from dire_dsl.lang.program import load_rules
-    from dire_dsl.run.config import settings_for
     from dire_dsl.data.loco import load_split
     from dire_dsl.grounding.pseudo import pseudo_annotate
+    from dire_dsl.lang.program import load_rules
+    from dire_dsl.run.config import settings_for
 
     program = load_rules(PINS_RULES)
     config = settings_for(program, str(tiny_loco), {"grounding": "unsupervised", "shots": 0, "pseudo_labels": 4,
@@ -131,5 +131,5 @@ def test_unsupervised_without_annotations_names_clusters_by_prompts_through_clip
     assert {row["object"] for row in clusters["names"]} <= {"pushpin", "separator", "background"}
     assert record["prompts"]["pushpin"] == ["a colored push pin"]
     assert record["min_area"] == {"pushpin": 16, "separator": 16}  # a quarter of one 8×8 patch
-    for index, parts in made.components.items():
+    for parts in made.components.values():
         assert all(p.mask.shape == (64, 64) and p.mask.sum() >= 16 for p in parts)

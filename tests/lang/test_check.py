@@ -58,7 +58,8 @@ def test_fixed_cell_is_zero_based_in_the_ir_and_one_based_in_the_text() -> None:
 
 
 def test_attribute_tests_resolve_values_and_negation() -> None:
-    program = check_source(HEADER + "rule r: forall a, b in connector: a.clamps == b.clamps and cable.color != red\n").program
+    rule = "rule r: forall a, b in connector: a.clamps == b.clamps and cable.color != red\n"
+    program = check_source(HEADER + rule).program
     quant = program.rules[0].formula
     same, is_not = quant.body.left, quant.body.right
     assert isinstance(same, ir.AttributeSame) and same.left.values == ["2", "3", "5"]
@@ -173,7 +174,8 @@ def test_negative_zero_constants_are_plain_zero_in_the_program() -> None:
 def test_a_tree_built_without_the_parser_cannot_smuggle_an_infinite_number() -> None:
     tree = parse(HEADER + "rule r: count(pin) < 1\n")
     rule = tree.items[-1]
-    infinite = rule.body.model_copy(update={"right": rule.body.right.model_copy(update={"value": math.inf, "text": "inf"})})
+    inf = rule.body.right.model_copy(update={"value": math.inf, "text": "inf"})
+    infinite = rule.body.model_copy(update={"right": inf})
     broken = tree.model_copy(update={"items": [*tree.items[:-1], rule.model_copy(update={"body": infinite})]})
     program, diagnostics = check_program(broken, "", "hand.rules")
     assert program is None and [d.code for d in diagnostics] == ["E108"]

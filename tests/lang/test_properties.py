@@ -10,8 +10,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dire_dsl.errors import DireError
 from dire_dsl.lang import ir
-from dire_dsl.lang.diagnostics import DireError
 from dire_dsl.lang.format import format_source
 from dire_dsl.lang.parser import parse_collecting
 from dire_dsl.lang.program import check_source
@@ -64,7 +64,8 @@ def formulas(draw: st.DrawFn, depth: int = 0) -> str:
     if choice == 2:
         return f"{draw(st.sampled_from(RELATIONS))}({draw(st.sampled_from(OBJECTS))}, {draw(st.sampled_from(OBJECTS))})"
     if choice == 3:
-        return f"{draw(formulas(depth + 1))} {draw(st.sampled_from(['and', 'or', 'implies']))} {draw(formulas(depth + 1))}"
+        left, connective = draw(formulas(depth + 1)), draw(st.sampled_from(["and", "or", "implies"]))
+        return f"{left} {connective} {draw(formulas(depth + 1))}"
     if choice == 4:
         return f"not ({draw(formulas(depth + 1))})"
     if choice == 5:
@@ -179,8 +180,9 @@ def extreme_programs(draw: st.DrawFn) -> str:
 
 def _tiny_grounding(program: ir.CheckedProgram) -> Grounding:
     """One 8×8 image: enough to build every region raster and run every rule once."""
-    objects = {o.name: ObjectGrounding(torch.rand(1, 8, 8), torch.rand(1, 2, 8, 8), torch.rand(1, 2),
-                                       {a: torch.softmax(torch.rand(1, 2, len(v)), -1) for a, v in o.attributes.items()})
+    objects = {o.name: ObjectGrounding(
+                   torch.rand(1, 8, 8), torch.rand(1, 2, 8, 8), torch.rand(1, 2),
+                   {a: torch.softmax(torch.rand(1, 2, len(v)), -1) for a, v in o.attributes.items()})
                for o in program.objects}
     return Grounding(objects, torch.rand(1, 4))
 

@@ -45,7 +45,8 @@ def test_one_module_runs_many_batch_sizes_slot_counts_and_resolutions() -> None:
     prog = load_rules(RULES_FILES[0])
     module = compile_program(prog)
     for batch, size, slots in [(1, 8, 1), (3, 16, 4), (2, 24, 7)]:
-        assert module(random_grounding(prog, batch=batch, size=size, slots=slots)).truth.shape == (batch, len(prog.rules))
+        grounding = random_grounding(prog, batch=batch, size=size, slots=slots)
+        assert module(grounding).truth.shape == (batch, len(prog.rules))
 
 
 PINS = 'object pin "a pin"\nattribute pin.color { red, blue }\n'

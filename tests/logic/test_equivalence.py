@@ -53,7 +53,7 @@ def hard_grounding(name: str, seed: int) -> tuple[Grounding, LogicOutput]:
     """A random grounding with 0/1 presence (some domains empty), and its compiled evaluation."""
     prog = load_rules(FROZEN / f"{name}.rules") if "/" not in name else load_rules(ROOT / name)
     grounding = random_grounding(prog, batch=4, size=16, slots=4, seed=seed)
-    for image, grounded in enumerate(grounding.objects.values()):
+    for grounded in grounding.objects.values():
         grounded.presence = (grounded.presence > 0.45).float()
     next(iter(grounding.objects.values())).presence[0] = 0.0  # one empty domain
     return grounding, compile_program(prog)(grounding)
@@ -87,7 +87,8 @@ def test_pairs_of_distinct_instances_guarded(seed: int) -> None:
         clamps = connector.attributes["clamps"][image]
         same = (clamps[:, None, :] * clamps[None, :, :]).sum(-1)  # P(a.clamps = b.clamps), [K, K]
         a, b = index("a", 4), index("b", 4)
-        distinct = lambda i, j: present(connector.presence[image])(i, j) & (i.value != j.value).squeeze(-1)  # noqa: E731
+        presence = connector.presence[image]
+        distinct = lambda i, j: present(presence)(i, j) & (i.value != j.value).squeeze(-1)  # noqa: E731, B023
         reference = Forall([a, b], lookup(same)(a, b), cond_vars=[a, b], cond_fn=distinct).value
         assert float(out.rule("same_size")[image]) == pytest.approx(float(reference), abs=1e-6)
 
@@ -136,7 +137,8 @@ def test_mapping_table_and_ranges_on_class_level_values(seed: int) -> None:
         color = ltn.Constant(class_dist(juice, "color", image)[None])
         reference = matches(fruit, color).value
         assert float(out.rule("juice_matches_icon")[image]) == pytest.approx(float(reference), abs=1e-6)
-        placed = And(between(0.45, 0.62)(ltn.Constant(y_fruit[image])), between(0.72, 0.88)(ltn.Constant(y_juice[image])))
+        placed = And(between(0.45, 0.62)(ltn.Constant(y_fruit[image])),
+                     between(0.72, 0.88)(ltn.Constant(y_juice[image])))
         assert float(out.rule("labels_in_place")[image]) == pytest.approx(float(placed.value), abs=1e-6)
 
 

@@ -14,7 +14,8 @@ from dire_dsl.logic.grounding import Grounding, ObjectGrounding
 from tests.logic.conftest import ROOT, RULES_FILES, random_grounding
 
 ALL_CONSTRUCTS = ROOT / "tests/fixtures/good/all_constructs.rules"
-PROGRAMS = {path.stem: path for path in [*RULES_FILES, ALL_CONSTRUCTS, ROOT / "tests/fixtures/good/lukasiewicz_nested.rules"]}
+LUKASIEWICZ_NESTED = ROOT / "tests/fixtures/good/lukasiewicz_nested.rules"
+PROGRAMS = {path.stem: path for path in [*RULES_FILES, ALL_CONSTRUCTS, LUKASIEWICZ_NESTED]}
 SLOTS, SIZE = 3, 4
 
 

@@ -23,7 +23,8 @@ def test_a_valid_grounding_passes() -> None:
     (lambda g: setattr(g.objects["cable"], "mask", torch.rand(2, 16)), r"`cable`.mask must be \[B=2, H, W\]"),
     (lambda g: setattr(g.objects["cable"], "instances", torch.rand(2, 2, 8, 16)), r"`cable`.instances must be"),
     (lambda g: setattr(g.objects["cable"], "presence", torch.rand(2, 3)), r"`cable`.presence must be \[B=2, K=2\]"),
-    (lambda g: g.objects["cable"].attributes.update(color=torch.rand(2, 2, 2)), r"`cable.color` must be \[B=2, K=2, V=3\]"),
+    (lambda g: g.objects["cable"].attributes.update(color=torch.rand(2, 2, 2)),
+     r"`cable.color` must be \[B=2, K=2, V=3\]"),
     (lambda g: setattr(g.objects["connector"], "presence", torch.rand(2, 2, dtype=torch.float64)), "float64"),
     (lambda g: setattr(g.objects["connector"], "mask", torch.rand(2, 8, 8)), "all masks share one resolution"),
     (lambda g: setattr(g, "embedding", torch.rand(2)), r"embedding must be \[B, D\]"),
@@ -58,7 +59,8 @@ def test_grounding_from_masks_pads_slots_and_one_hots_attributes() -> None:
 
 
 @pytest.mark.parametrize(("masks", "attributes", "message"), [
-    ([{"cable": torch.zeros(2, 8, 8)}], [{"cable": {"color": ["green", "red"]}}], r"`green` is not a value of `cable.color`"),
+    ([{"cable": torch.zeros(2, 8, 8)}], [{"cable": {"color": ["green", "red"]}}],
+     r"`green` is not a value of `cable.color`"),
     ([{"cable": torch.zeros(2, 8, 8)}], [{"cable": {"color": ["red"]}}], r"1 values of `cable.color` for 2 instances"),
     ([{"cable": torch.zeros(2, 8, 8), "connector": torch.zeros(1, 4, 4)}], None, "share one resolution"),
     ([{"cable": torch.zeros(4, 8, 8)}], None, r"4 instances of `cable` but only 2 slots"),

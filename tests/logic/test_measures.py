@@ -67,8 +67,10 @@ KNOWN: dict[str, list[Case]] = {
         Case(TWO_OBJECTS + "rule r: length(a) < 0.1", {"a": [disc(0.5, 0.5, 0.25)]}, "length(a)", 0.433, 0.01),
     ],
     "inside": [
-        Case(CELLS + "rule r: inside(pin, cell[1, 2])", {"pin": [disc(0.5, 0.25, 0.1)]}, "inside(pin, cell[1, 2])", 1.0, 1e-3),
-        Case(CELLS + "rule r: inside(pin, cell[2, 3])", {"pin": [disc(0.5, 0.25, 0.1)]}, "inside(pin, cell[2, 3])", 0.0, 1e-3),
+        Case(CELLS + "rule r: inside(pin, cell[1, 2])", {"pin": [disc(0.5, 0.25, 0.1)]},
+             "inside(pin, cell[1, 2])", 1.0, 1e-3),
+        Case(CELLS + "rule r: inside(pin, cell[2, 3])", {"pin": [disc(0.5, 0.25, 0.1)]},
+             "inside(pin, cell[2, 3])", 0.0, 1e-3),
         Case(TWO_OBJECTS + "rule r: inside(a, b)", {"a": [SQUARE], "b": [HALF_OVER]}, "inside(a, b)", 0.5, 1e-3),
     ],
     "touches": [
@@ -86,25 +88,29 @@ KNOWN: dict[str, list[Case]] = {
     ],
     "joins": [
         # a bar from a to b, at 0.9 with one pixel column at 0.4: the best path is as weak as that column
-        Case(THREE_OBJECTS + "rule r: joins(c, a, b)", {"a": [box(0.0, 0.25, 0.25, 0.75)], "b": [box(0.75, 0.25, 1.0, 0.75)],
-                                                         "c": [BAR * 0.9 - box(0.5, 0.0, 33 / 64, 1.0) * 0.5]},
+        Case(THREE_OBJECTS + "rule r: joins(c, a, b)",
+             {"a": [box(0.0, 0.25, 0.25, 0.75)], "b": [box(0.75, 0.25, 1.0, 0.75)],
+              "c": [BAR * 0.9 - box(0.5, 0.0, 33 / 64, 1.0) * 0.5]},
              "joins(c, a, b)", 0.4, 1e-4),
         # cut: a two-pixel gap in the bar (it still touches both ends)
-        Case(THREE_OBJECTS + "rule r: joins(c, a, b)", {"a": [box(0.0, 0.25, 0.25, 0.75)], "b": [box(0.75, 0.25, 1.0, 0.75)],
-                                                         "c": [BAR - box(0.5, 0.0, 34 / 64, 1.0)]},
+        Case(THREE_OBJECTS + "rule r: joins(c, a, b)",
+             {"a": [box(0.0, 0.25, 0.25, 0.75)], "b": [box(0.75, 0.25, 1.0, 0.75)],
+              "c": [BAR - box(0.5, 0.0, 34 / 64, 1.0)]},
              "joins(c, a, b)", 0.0, 1e-4),
         # the weak straight bar (0.3) or a detour at 0.8 above it: the best path takes the detour
-        Case(THREE_OBJECTS + "rule r: joins(c, a, b)", {"a": [box(0.0, 0.25, 0.25, 0.75)], "b": [box(0.75, 0.25, 1.0, 0.75)],
-                                                         "c": [BAR * 0.3 + box(0.2, 0.3125, 0.8, 0.34375) * 0.8
-                                                               + box(0.2, 0.34375, 0.25, 0.5) * 0.8
-                                                               + box(0.75, 0.34375, 0.8, 0.5) * 0.8]},
+        Case(THREE_OBJECTS + "rule r: joins(c, a, b)",
+             {"a": [box(0.0, 0.25, 0.25, 0.75)], "b": [box(0.75, 0.25, 1.0, 0.75)],
+              "c": [BAR * 0.3 + box(0.2, 0.3125, 0.8, 0.34375) * 0.8
+                    + box(0.2, 0.34375, 0.25, 0.5) * 0.8
+                    + box(0.75, 0.34375, 0.8, 0.5) * 0.8]},
              "joins(c, a, b)", 0.8, 1e-4),
     ],
     "overlaps": [Case(TWO_OBJECTS + "rule r: overlaps(a, b)", {"a": [SQUARE], "b": [HALF_OVER]}, "overlaps(a, b)",
                       0.5, 1e-3)],
     "left_of": [Case(TWO_OBJECTS + "rule r: left_of(a, b)", {"a": [LEFT], "b": [RIGHT]}, "left_of(a, b)", 1.0, 1e-3),
                 Case(TWO_OBJECTS + "rule r: left_of(a, b)", {"a": [RIGHT], "b": [LEFT]}, "left_of(a, b)", 0.0, 1e-3)],
-    "right_of": [Case(TWO_OBJECTS + "rule r: right_of(a, b)", {"a": [RIGHT], "b": [LEFT]}, "right_of(a, b)", 1.0, 1e-3)],
+    "right_of": [Case(TWO_OBJECTS + "rule r: right_of(a, b)", {"a": [RIGHT], "b": [LEFT]}, "right_of(a, b)",
+                      1.0, 1e-3)],
     "above": [Case(TWO_OBJECTS + "rule r: above(a, b)", {"a": [HIGH], "b": [LOW]}, "above(a, b)", 1.0, 1e-3)],
     "below": [Case(TWO_OBJECTS + "rule r: below(a, b)", {"a": [HIGH], "b": [LOW]}, "below(a, b)", 0.0, 1e-3)],
 }

@@ -12,12 +12,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from dire_dsl.cli.app import _register_commands, app
+from dire_dsl.cli.app import app
 from dire_dsl.lang.signatures import REGISTRY, ArgKind
 from dire_dsl.logic.compiler import CompileError, compile_program
 from dire_dsl.logic.plan import program_plan
 from dire_dsl.logic.registry import predicate
-from tests.logic.conftest import ROOT, disc, program, random_grounding
+from tests.logic.conftest import ROOT, program, random_grounding
 
 EXAMPLE = ROOT / "examples" / "plugin_symmetry"
 
@@ -117,7 +117,6 @@ def test_installed_plugin_checks_compiles_and_evaluates(installed_plugin: Path) 
 
 
 def test_without_the_plugin_the_same_file_fails_check() -> None:
-    _register_commands()
     result = CliRunner().invoke(app, ["check", str(EXAMPLE / "symmetric.rules")])
     assert result.exit_code == 1
     assert "error[E214]: unknown function or predicate `symmetric`" in result.output

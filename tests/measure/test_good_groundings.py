@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dire_dsl.data.errors import DataError
-from dire_dsl.measure.good_groundings import annotated_images, run_images
 from dire_dsl.lang.program import load_rules
+from dire_dsl.measure.good_groundings import annotated_images, run_images
 
 
 def test_annotated_images_give_one_grounding_row_per_annotated_image(tiny_loco: Path, tiny_rules: Path) -> None:

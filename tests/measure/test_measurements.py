@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dire_dsl.measure.measurements import atom_contexts, read_rules
 from dire_dsl.lang.program import check_source
 from dire_dsl.logic.grounding import grounding_from_masks
+from dire_dsl.measure.measurements import atom_contexts, read_rules
 
 SIZE = 20  # 400 pixels: a w x h box has area w*h/400
 
@@ -112,7 +112,8 @@ def test_batches_accumulate() -> None:
 
 
 def test_rules_on_unannotated_attributes_are_skipped() -> None:
-    program = _program("rule small:\n    forall p in part: area(p) <= 0.1\nrule kinds:\n    count(part where kind == a) == 1\n")
+    program = _program("rule small:\n    forall p in part: area(p) <= 0.1\n"
+                       "rule kinds:\n    count(part where kind == a) == 1\n")
     reader = read_rules(program, [_grounding(program, [[(4, 5, "a")]])], skip_attributes={"kind"})
     assert reader.skipped == ["kinds"] and list(reader.readings) == ["small"]
 

@@ -6,10 +6,10 @@ import json
 
 import torch
 
-from dire_dsl.measure.report import render_json, render_text
-from dire_dsl.measure.measurements import read_rules
 from dire_dsl.lang.program import check_source
 from dire_dsl.logic.grounding import grounding_from_masks
+from dire_dsl.measure.measurements import read_rules
+from dire_dsl.measure.report import render_json, render_text
 
 SOURCE = """category parts
 object part "a part"

@@ -32,7 +32,8 @@ def test_hand_computed_classification() -> None:
     scores = [0.1, 0.6, 0.5, 0.9, 0.4, 0.55]
     truth = np.array([False, False, False, True, True, True])
     result = classify_at(0.5, scores, truth)  # flagged: 0.6 (FP), 0.9 (TP), 0.55 (TP); 0.5 is not > 0.5
-    assert (result.true_positives, result.false_positives, result.true_negatives, result.false_negatives) == (2, 1, 2, 1)
+    counts = (result.true_positives, result.false_positives, result.true_negatives, result.false_negatives)
+    assert counts == (2, 1, 2, 1)
     assert (result.precision, result.recall) == pytest.approx((2 / 3, 2 / 3))
     assert result.f1 == pytest.approx(2 / 3)
 

@@ -18,8 +18,8 @@ from PIL import Image
 
 from dire_dsl.data.errors import OutputError, SpecError
 from dire_dsl.data.loco import MVTecLOCO
-from dire_dsl.synth.spec.load import load_spec
 from dire_dsl.synth.generate import check_layout, plan, remove_leftovers, synthesize
+from dire_dsl.synth.spec.load import load_spec
 from tests.synth.conftest import EXAMPLE_SPECS
 
 # The real data set's layout (MVTec LOCO AD): these folders and nothing else for images.

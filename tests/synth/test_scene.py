@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from dire_dsl.synth.scene import SceneSampler, ObjectOverride, _obb_overlap, transform_scene
+from dire_dsl.synth.scene import ObjectOverride, SceneSampler, _obb_overlap, transform_scene
 from dire_dsl.synth.spec.load import load_spec
 from tests.synth.conftest import CATEGORIES
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dire_dsl.run.trained import load_run
 from dire_dsl.run.folder import RunDir, RunDirError
+from dire_dsl.run.trained import load_run
 from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH
 
 

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from dire_dsl.lang.program import load_rules
-from dire_dsl.train.api import train
 from dire_dsl.run.config import TrainConfig
 from dire_dsl.run.detector import build_detector
-from dire_dsl.train.loop import TrainingDiverged
 from dire_dsl.run.folder import open_run_dir
+from dire_dsl.train.api import train
+from dire_dsl.train.errors import TrainingDiverged
 from tests.train.helpers import PINS_RULES, log_steps, poison_compactness
 
 

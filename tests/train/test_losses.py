@@ -22,7 +22,8 @@ def test_push_only_acts_inside_the_margin_and_scales_with_the_gain() -> None:
     assert float(losses.push_loss(far, center, breaks, margin=1.0, max_gain=11.0)) == 0.0
     base = float(losses.push_loss(near, center, holds, margin=1.0, max_gain=11.0))
     assert math.isclose(base, 0.25, rel_tol=1e-5)
-    assert math.isclose(float(losses.push_loss(near, center, breaks, margin=1.0, max_gain=11.0)), 11 * base, rel_tol=1e-5)
+    gained = float(losses.push_loss(near, center, breaks, margin=1.0, max_gain=11.0))
+    assert math.isclose(gained, 11 * base, rel_tol=1e-5)
 
 
 def test_push_gain_carries_no_gradient_to_the_logic() -> None:

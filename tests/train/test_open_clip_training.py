@@ -11,9 +11,9 @@ from tests.train.helpers import PINS_RULES
 
 
 def test_open_clip_backbone_trains_at_its_own_input_size(tiny_loco: Path, tmp_path: Path, tiny_clip_name: str) -> None:
+    from dire_dsl.run.scoring import score_batch
     from dire_dsl.run.trained import load_run
     from dire_dsl.train.api import train
-    from dire_dsl.run.scoring import score_batch
 
     result = train(PINS_RULES, tiny_loco, tmp_path / "run",
                    overrides={"backbone": f"open_clip:{tiny_clip_name}", "epochs": 1, "image_size": 96})

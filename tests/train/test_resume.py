@@ -13,13 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from dire_dsl.cli.app import _register_commands, app
-from dire_dsl.train.api import train
+from dire_dsl.cli.app import app
 from dire_dsl.run.checkpoint import load_tensors, save_tensors
 from dire_dsl.run.folder import open_run_dir
+from dire_dsl.train.api import train
 from tests.train.helpers import (
     PINS_RULES,
     assert_identical,
@@ -47,11 +46,6 @@ def on_step(record):
 
 train(sys.argv[1], sys.argv[2], sys.argv[3], on_step=on_step)
 """
-
-
-def _cli() -> typer.Typer:
-    _register_commands()
-    return app
 
 
 def _kill_mid_run(data: Path, out: Path, stderr: Path) -> None:
@@ -86,7 +80,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path: Path, tiny_
     with (out / "log.jsonl").open("a", encoding="utf-8") as log:
         log.write('{"component": 1.2')  # as if the kill had cut a line short
 
-    result = CliRunner().invoke(_cli(), ["train", str(PINS_RULES), "--data", str(tiny_loco), "--out", str(out),
+    result = CliRunner().invoke(app, ["train", str(PINS_RULES), "--data", str(tiny_loco), "--out", str(out),
                                          "--resume"])
     assert result.exit_code == 0, result.output
     assert "last step of epoch" in result.output and "loss=" in result.output  # the bar is gone, its losses kept
@@ -138,7 +132,7 @@ def test_a_damaged_checkpoint_is_one_error_naming_it(tmp_path: Path, tiny_run: P
     checkpoint = open_run_dir(run).latest_checkpoint()
     damage(checkpoint)
     before = {name: (run / name).read_bytes() for name in ("model.safetensors", "log.jsonl", "calibration.json")}
-    result = CliRunner().invoke(_cli(), ["train", str(tiny_rules), "--data", str(tiny_loco), "--out", str(run),
+    result = CliRunner().invoke(app, ["train", str(tiny_rules), "--data", str(tiny_loco), "--out", str(run),
                                          "--resume"])
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and result.output.count("error:") == 1, result.output

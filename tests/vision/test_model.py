@@ -25,7 +25,7 @@ def test_output_satisfies_the_contract(category: str) -> None:
     for obj in program.objects:
         grounded = out.grounding.objects[obj.name]
         assert grounded.instances.shape == (2, 6, 16, 24)
-        for attr, values in obj.attributes.items():
+        for attr in obj.attributes:
             assert torch.allclose(grounded.attributes[attr].sum(-1), torch.ones(2, 6), atol=1e-5)
     assert out.grounding.embedding.shape == (2, 8)
 

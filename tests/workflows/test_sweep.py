@@ -9,11 +9,18 @@ import pytest
 from PIL import Image
 
 from dire_dsl.data import loco
-from dire_dsl.workflows import sweep as sweep_module
-from dire_dsl.workflows.sweep import (SweepError, ValidationScore, expand_grid, parse_grid, setting_name, sweep,
-                                 write_back)
 from dire_dsl.lang.program import load_rules
 from dire_dsl.run.trained import load_run
+from dire_dsl.workflows import sweep as sweep_module
+from dire_dsl.workflows.sweep import (
+    SweepError,
+    ValidationScore,
+    expand_grid,
+    parse_grid,
+    setting_name,
+    sweep,
+    write_back,
+)
 
 
 def test_grid_parsing() -> None:

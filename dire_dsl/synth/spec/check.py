@@ -66,7 +66,8 @@ def issues_from_validation(err: ValidationError, data: Any) -> list[SpecIssue]:
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "union_tag_invalid":
             ctx = e.get("ctx", {})
-            msg = f"unknown {ctx.get('discriminator', 'tag')} {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+            msg = (f"unknown {ctx.get('discriminator', 'tag')} {ctx.get('tag')!r}; "
+                   f"expected one of {ctx.get('expected_tags')}")
         if field in issues:  # alternatives of a union: one issue per field is enough
             if "range" not in issues[field].message and len(e["loc"]) > 0 and "tuple" in str(e["loc"][-1]):
                 issues[field] = SpecIssue(field, "expected a number or a [low, high] range", "")
@@ -183,7 +184,7 @@ def _check_object(o: ObjectSpec, where: str, ids: dict[str, int], spec: SceneSpe
         elif ref not in ids:
             later = any(x.id == ref for x in spec.objects)
             add(SpecIssue(f"{where}.placement.{field}",
-                          f"{'object ' + repr(ref) + ' is declared after this one' if later else 'unknown object ' + repr(ref)}",
+                          f"object {ref!r} is declared after this one" if later else f"unknown object {ref!r}",
                           "declare the referenced object earlier in `objects`" if later
                           else f"use one of: {', '.join(ids) or '(none declared before)'}"))
     if pl.kind == "walls" and pl.rows * (pl.cols - 1) + (pl.rows - 1) * pl.cols == 0:

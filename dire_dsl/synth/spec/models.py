@@ -14,7 +14,7 @@ inside a parent (`parent = ...`) are fractions of the parent's box.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,7 +23,7 @@ from dire_dsl.synth.shapes import SHAPES
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 DEFECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
-Range = Union[float, tuple[float, float]]
+Range = float | tuple[float, float]
 RGB = tuple[Annotated[int, Field(ge=0, le=255)], Annotated[int, Field(ge=0, le=255)],
             Annotated[int, Field(ge=0, le=255)]]
 
@@ -229,7 +229,7 @@ class ConnectPlacement(_Placement):
 
 
 Placement = Annotated[
-    Union[AtPlacement, BoxPlacement, GridPlacement, WallsPlacement, ScatterPlacement, ConnectPlacement],
+    AtPlacement | BoxPlacement | GridPlacement | WallsPlacement | ScatterPlacement | ConnectPlacement,
     Field(discriminator="kind"),
 ]
 PLACEMENT_KINDS = ("at", "box", "grid", "walls", "scatter", "connect")
@@ -444,8 +444,8 @@ class DiscolorStep(_Structural):
 
 
 Step = Annotated[
-    Union[RemoveStep, AddStep, CountStep, AttrStep, ModifyStep, SwapStep, MirrorStep,
-          ScratchStep, ContaminationStep, DentStep, BreakStep, DiscolorStep],
+    RemoveStep | AddStep | CountStep | AttrStep | ModifyStep | SwapStep | MirrorStep
+    | ScratchStep | ContaminationStep | DentStep | BreakStep | DiscolorStep,
     Field(discriminator="op"),
 ]
 STEP_OPS = ("remove", "add", "count", "attr", "modify", "swap", "mirror",

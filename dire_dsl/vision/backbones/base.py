@@ -15,11 +15,13 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from dire_dsl.errors import DireError
+
 Adaptation = Literal["frozen", "lora", "full"]
 """How a backbone's weights train: not at all, through LoRA adapters only, or all of them."""
 
 
-class BackboneError(ValueError):
+class BackboneError(DireError, ValueError):
     """A backbone cannot be built or fed as asked; the message says what would work."""
 
 
@@ -110,7 +112,8 @@ class Backbone(nn.Module, ABC):
             )
         size = (images.shape[2], images.shape[3])
         if self.input_size is not None and size != self.input_size:
-            raise BackboneError(f"this backbone takes {self.input_size[0]}x{self.input_size[1]} images, got {size[0]}x{size[1]}")
+            raise BackboneError(f"this backbone takes {self.input_size[0]}x{self.input_size[1]} images, "
+                                f"got {size[0]}x{size[1]}")
         step = max(self.strides)
         if size[0] % step or size[1] % step:
             raise BackboneError(f"image height and width must be multiples of {step}, got {size[0]}x{size[1]}")

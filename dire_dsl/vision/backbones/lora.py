@@ -49,7 +49,8 @@ def apply_lora(
     try:
         inject_adapter_in_model(config, module)
     except ValueError as error:
-        raise BackboneError(f"LoRA targets {modules!r} / {list(parameters)!r} do not fit this backbone: {error}") from error
+        raise BackboneError(f"LoRA targets {modules!r} / {list(parameters)!r} do not fit this backbone: "
+                            f"{error}") from error
     adapted = [name for name, sub in module.named_modules() if hasattr(sub, "lora_A") and len(sub.lora_A) > 0]
     _refuse_dead_adapters(module, adapted)
     for name, param in module.named_parameters():

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from torch import Tensor, nn

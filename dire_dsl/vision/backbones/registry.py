@@ -115,7 +115,8 @@ def _load_entry_points() -> None:
         try:
             loaded = entry_point.load()
         except Exception as error:  # a broken plugin must not take the built-ins down with it
-            warnings.warn(f"backbone plugin {entry_point.name!r} ({entry_point.value}) failed to load: {error}", stacklevel=3)
+            warnings.warn(f"backbone plugin {entry_point.name!r} ({entry_point.value}) failed to load: {error}",
+                          stacklevel=3)
             continue
         if callable(loaded) and not isinstance(loaded, ModuleType) and _BACKBONES.get(entry_point.name) is not loaded:
             register_backbone(entry_point.name)(loaded)

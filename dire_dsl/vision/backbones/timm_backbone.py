@@ -67,8 +67,9 @@ def create_timm(
     if not timm.is_model(name):
         raise BackboneError(f"unknown timm model {name!r}; see timm.list_models('*pattern*')")
     if weights is not None and not Path(weights).is_file():
-        raise BackboneError(f"timm checkpoint {weights!r} is not a file; timm weights cannot be downloaded offline, "
-                            f"so pass the path of a .safetensors or .pth file: timm:{name}@/path/to/weights.safetensors")
+        raise BackboneError(f"timm checkpoint {weights!r} is not a file; timm weights cannot be downloaded "
+                            "offline, so pass the path of a .safetensors or .pth file: "
+                            f"timm:{name}@/path/to/weights.safetensors")
     try:
         with torch.device("meta"):  # costs nothing; tells which levels exist and whether this is a ViT
             probe = timm.create_model(name, pretrained=False, **model_kwargs)
@@ -87,7 +88,8 @@ def create_timm(
     except (RuntimeError, ValueError, TypeError, OSError, KeyError, AttributeError) as error:
         raise BackboneError(f"cannot build timm:{arg}: {error}") from error
     if weights is None:
-        warnings.warn(f"timm:{name} starts from random weights; add @<checkpoint file> for pretrained ones", stacklevel=2)
+        warnings.warn(f"timm:{name} starts from random weights; add @<checkpoint file> for pretrained ones",
+                      stacklevel=2)
     adaptation: Adaptation = "frozen"
     if adapt is False:
         model.requires_grad_(False)

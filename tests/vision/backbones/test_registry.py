@@ -54,7 +54,8 @@ def test_built_ins_are_registered() -> None:
 
 
 def test_unknown_name_lists_known_ones() -> None:
-    with pytest.raises(BackboneError, match=r"unknown backbone 'resnet'; known backbones: .*conv-small.*open_clip.*timm"):
+    known = r"unknown backbone 'resnet'; known backbones: .*conv-small.*open_clip.*timm"
+    with pytest.raises(BackboneError, match=known):
         create_backbone("resnet")
 
 
@@ -129,7 +130,8 @@ def test_plugin_module_registers_by_decorator(
     assert "fake" not in list_backbones()  # a module entry point registers what it decorates, nothing more
 
 
-def test_broken_plugin_warns_and_spares_built_ins(monkeypatch: pytest.MonkeyPatch, clean_registry: dict[str, Any]) -> None:
+def test_broken_plugin_warns_and_spares_built_ins(monkeypatch: pytest.MonkeyPatch,
+                                                  clean_registry: dict[str, Any]) -> None:
     _fake_entry_points(monkeypatch, importlib.metadata.EntryPoint("broken", "no_such_module_xyz:f", ENTRY_POINT_GROUP))
     with pytest.warns(UserWarning, match="backbone plugin 'broken'.*failed to load"):
         names = list_backbones()
