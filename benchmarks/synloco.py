@@ -19,6 +19,12 @@ anomaly kind, training minutes (PatchCore: the no-rules training plus the memory
 inference images/s (decoding excluded), the logic layer's share of inference time, and, for
 the rules model, how often the most violated rule of a logical anomaly is about the object
 its recipe changed (`dire_dsl.eval.pointing`).
+
+For the rules model also: AU-sPRO @0.05 per kind (good + logical, good + structural, as MVTec
+LOCO reports it), the structural AUROC of its structural branch alone (the structural map's
+maximum), the ablation without the structural half (the same trained run scored by its fused
+logic + embedding score only), and its weakest structural defect type. `--methods rules`
+runs the rules model only.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,6 +49,8 @@ from dire_dsl.eval.evaluate import evaluate
 from dire_dsl.eval.metrics import auroc_interval, loco_image_auroc
 from dire_dsl.eval.pointing import defect_objects, pointing
 from dire_dsl.eval.separation import separation
+from dire_dsl.run.inference import Scorer
+from dire_dsl.run.trained import TrainedRun
 from dire_dsl.synth.generate import synthesize
 from dire_dsl.train.api import train
 from dire_dsl.workflows.demo import builtin_rules
@@ -65,6 +73,12 @@ class Row:
     logic_share: float | None = None
     pointing: float | None = None
     logical_ci95: tuple[float, float] | None = None
+    spro_logical: float | None = None  # AU-sPRO @0.05 over good + logical images (MVTec LOCO's form)
+    spro_structural: float | None = None
+    structural_alone: float | None = None  # AUROC good vs structural, scored by the structural map alone
+    no_structural_logical: float | None = None  # the same run scored without its structural half
+    no_structural_structural: float | None = None
+    worst_structural_type: str | None = None  # "name AUROC" of the weakest structural defect type
 
 
 def ensure_data(root: Path, category: str, sizes: dict[str, int], seed: int, regenerate: bool) -> Path:
@@ -101,28 +115,65 @@ def _test_set(root: Path, category: str, size: tuple[int, int]) -> tuple[torch.T
     return images, [item["anomaly_type"] for item in items], [item["path"] for item in items]
 
 
-def run_category(category: str, root: Path, out: Path, overrides: dict, log) -> list[Row]:  # noqa: ANN001
+METHODS = ("rules", "no rules", "PatchCore", "colour histogram")
+
+
+def halves(run: TrainedRun, root: Path, category: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Each test image's structural score (the structural map's maximum) and fused score."""
+    scorer = Scorer(run)
+    data = MVTecLOCO(root, category, "test", load_masks=False)
+    structural, fused, splits = [], [], []
+    for start in range(0, len(data), 32):
+        items = [data[i] for i in range(start, min(len(data), start + 32))]
+        scores = scorer.score([item["image_uint8"] for item in items])
+        structural.append(run.calibration.structural_score(scores).numpy())
+        fused.append(run.calibration.fused(scores).numpy())
+        splits.extend(item["anomaly_type"] for item in items)
+    return np.concatenate(structural), np.concatenate(fused), splits
+
+
+def run_category(category: str, root: Path, out: Path, overrides: dict, log,  # noqa: ANN001
+                 methods: tuple[str, ...] = METHODS) -> list[Row]:
     rules = builtin_rules(category)
     rows: list[Row] = []
     trained = {}
-    for method, extra in (("rules", {}), ("no rules", {"use_rules": False})):
+    wanted = [(m, e) for m, e in (("rules", {}), ("no rules", {"use_rules": False}))
+              if m in methods or (m == "no rules" and "PatchCore" in methods)]
+    for method, extra in wanted:
         log(f"{category}: training {method}")
         start = time.perf_counter()
         run = train(rules, root, out / category / method.replace(" ", "_"), overrides={**overrides, **extra},
                     force=True)
         minutes = (time.perf_counter() - start) / 60
-        report = evaluate(run, root, category, spro=False)
+        report = evaluate(run, root, category, spro=method == "rules")
         changed = defect_objects(root / category) if method == "rules" else None
         point = pointing(report, run.program, changed).rate if changed else None
         sep_l, sep_s = report.separation.logical, report.separation.structural
-        rows.append(Row(category, method, report.auroc.logical, report.auroc.structural,
-                        sep_l.d_prime if sep_l else None, sep_s.d_prime if sep_s else None, minutes,
-                        report.timing.images_per_second, report.timing.logic_share, point,
-                        report.auroc.logical_ci95))
+        row = Row(category, method, report.auroc.logical, report.auroc.structural,
+                  sep_l.d_prime if sep_l else None, sep_s.d_prime if sep_s else None, minutes,
+                  report.timing.images_per_second, report.timing.logic_share, point, report.auroc.logical_ci95)
+        if method == "rules":
+            structural, fused, splits = halves(run, root, category)
+            alone, without = loco_image_auroc(structural, splits), loco_image_auroc(fused, splits)
+            worst = min((t for t in report.defect_types if t.kind == STRUCTURAL), key=lambda t: t.auroc, default=None)
+            row = replace(row, spro_logical=report.au_spro.logical.get("0.05"),
+                          spro_structural=report.au_spro.structural.get("0.05"), structural_alone=alone.structural,
+                          no_structural_logical=without.logical, no_structural_structural=without.structural,
+                          worst_structural_type=None if worst is None else f"{worst.defect_type} {worst.auroc:.3f}")
+        if method in methods:
+            rows.append(row)
         trained[method] = (run, minutes)
         log(f"{category}: {method}: logical {report.auroc.logical}, structural {report.auroc.structural}")
 
-    plain, plain_minutes = trained["no rules"]
+    if "PatchCore" in methods:
+        rows.append(patchcore_row(category, root, trained["no rules"], log))
+    if "colour histogram" in methods:
+        rows.append(histogram_row(category, root, log))
+    return rows
+
+
+def patchcore_row(category: str, root: Path, plain_run: tuple[TrainedRun, float], log) -> Row:  # noqa: ANN001
+    plain, plain_minutes = plain_run
     size = plain.config.input_hw()
     log(f"{category}: PatchCore on the no-rules backbone")
     _, normals = load_split(root, category, "train", size)
@@ -134,9 +185,12 @@ def run_category(category: str, root: Path, out: Path, overrides: dict, log) -> 
     start = time.perf_counter()
     scores, _ = core.score(images)
     seconds = time.perf_counter() - start
-    rows.append(Row(category, "PatchCore (same backbone)", train_minutes=plain_minutes + fit_minutes,
-                    images_per_second=len(splits) / seconds, **_kinds(scores, splits)))
+    return Row(category, "PatchCore (same backbone)", train_minutes=plain_minutes + fit_minutes,
+               images_per_second=len(splits) / seconds, **_kinds(scores, splits))
 
+
+def histogram_row(category: str, root: Path, log) -> Row:  # noqa: ANN001
+    _, splits, paths = _test_set(root, category, (64, 64))
     log(f"{category}: colour histogram")
     train_paths = sorted((root / category / "train" / "good").glob("*.png"))
     start = time.perf_counter()
@@ -145,9 +199,8 @@ def run_category(category: str, root: Path, out: Path, overrides: dict, log) -> 
     start = time.perf_counter()
     scores = histogram.score(paths)
     seconds = time.perf_counter() - start
-    rows.append(Row(category, "colour histogram", train_minutes=fit_minutes, images_per_second=len(splits) / seconds,
-                    **_kinds(scores, splits)))
-    return rows
+    return Row(category, "colour histogram", train_minutes=fit_minutes, images_per_second=len(splits) / seconds,
+               **_kinds(scores, splits))
 
 
 def _fmt(value: float | None, digits: int = 3, percent: bool = False) -> str:
@@ -156,15 +209,24 @@ def _fmt(value: float | None, digits: int = 3, percent: bool = False) -> str:
     return f"{value:.1%}" if percent else f"{value:.{digits}f}"
 
 
+def _ablation(row: Row) -> str:
+    if row.no_structural_logical is None:
+        return "–"
+    return f"{_fmt(row.no_structural_logical)} / {_fmt(row.no_structural_structural)}"
+
+
 def _interval(value: tuple[float, float] | None) -> str:
     return "–" if value is None else f"{value[0]:.3f}–{value[1]:.3f}"
 
 
 def table(rows: list[Row]) -> list[list[str]]:
     header = ["category", "method", "AUROC logical", "95% CI logical", "AUROC structural", "d' logical",
-              "d' structural", "train min", "images/s", "logic share", "points right"]
+              "d' structural", "AU-sPRO logical", "AU-sPRO structural", "structural branch alone",
+              "no structural: logical / structural", "weakest structural type", "train min", "images/s",
+              "logic share", "points right"]
     body = [[r.category, r.method, _fmt(r.logical), _interval(r.logical_ci95), _fmt(r.structural), _fmt(r.d_logical, 2),
-             _fmt(r.d_structural, 2), _fmt(r.train_minutes, 1), _fmt(r.images_per_second, 1),
+             _fmt(r.d_structural, 2), _fmt(r.spro_logical), _fmt(r.spro_structural), _fmt(r.structural_alone),
+             _ablation(r), r.worst_structural_type or "–", _fmt(r.train_minutes, 1), _fmt(r.images_per_second, 1),
              _fmt(r.logic_share, percent=True), _fmt(r.pointing, percent=True)] for r in rows]
     methods = list(dict.fromkeys(r.method for r in rows))
     if len({r.category for r in rows}) > 1:
@@ -175,10 +237,13 @@ def table(rows: list[Row]) -> list[list[str]]:
                 values = [getattr(r, name) for r in mine if getattr(r, name) is not None]  # noqa: B023  (used at once)
                 return float(np.mean(values)) if values else None
 
+            ablation = (f"{_fmt(mean('no_structural_logical'))} / {_fmt(mean('no_structural_structural'))}"
+                        if mean("no_structural_logical") is not None else "–")
             body.append(["**mean**", method, _fmt(mean("logical")), "–", _fmt(mean("structural")),
-                         _fmt(mean("d_logical"), 2), _fmt(mean("d_structural"), 2), _fmt(mean("train_minutes"), 1),
-                         _fmt(mean("images_per_second"), 1), _fmt(mean("logic_share"), percent=True),
-                         _fmt(mean("pointing"), percent=True)])
+                         _fmt(mean("d_logical"), 2), _fmt(mean("d_structural"), 2), _fmt(mean("spro_logical")),
+                         _fmt(mean("spro_structural")), _fmt(mean("structural_alone")), ablation, "–",
+                         _fmt(mean("train_minutes"), 1), _fmt(mean("images_per_second"), 1),
+                         _fmt(mean("logic_share"), percent=True), _fmt(mean("pointing"), percent=True)])
     return [header, *body]
 
 
@@ -204,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="override every rules file's epochs")
     parser.add_argument("--image-size", type=int, default=None, help="override every rules file's image_size")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
+                        help="which methods to run (PatchCore also trains the no-rules model)")
     parser.add_argument("--regenerate", action="store_true", help="generate the data even if a matching tree exists")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table as Markdown here")
     parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
@@ -228,12 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     for category in args.categories:
         log(f"{category}: data {sizes}")
         ensure_data(args.data, category, sizes, args.seed, args.regenerate)
-        rows.extend(run_category(category, args.data, args.out, overrides, log))
+        rows.extend(run_category(category, args.data, args.out, overrides, log, tuple(args.methods)))
     header, *body = table(rows)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     for row in [header, *body]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
-    settings = {"data": sizes, "overrides": overrides, "categories": args.categories}
+    settings = {"data": sizes, "overrides": overrides, "categories": args.categories, "methods": args.methods}
     if args.markdown is not None:
         atomic_write_text(args.markdown, markdown(rows, settings))
     if args.json is not None:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dire_dsl.eval.color_histogram import color_histogram
-from dire_dsl.run.scoring import nearest_distance
+from dire_dsl.run.appearance import greedy_coreset, nearest_distance
 from dire_dsl.vision.backbones.base import Backbone
 
 
@@ -80,27 +80,6 @@ class PatchCore:
 
 def _float(batch: Tensor) -> Tensor:
     return batch.float() / 255 if batch.dtype == torch.uint8 else batch.float()
-
-
-def greedy_coreset(features: Tensor, size: int, projection: int = 128, seed: int = 0) -> Tensor:
-    """Indices of `size` rows chosen by greedy k-centre selection (each new row the farthest from
-    those chosen), on a random Gaussian projection of the rows to `projection` dimensions."""
-    n = features.shape[0]
-    if size >= n:
-        return torch.arange(n)
-    generator = torch.Generator().manual_seed(seed)
-    if features.shape[1] > projection:
-        matrix = torch.randn(features.shape[1], projection, generator=generator) / math.sqrt(projection)
-        reduced = features @ matrix
-    else:
-        reduced = features
-    chosen = torch.empty(size, dtype=torch.long)
-    chosen[0] = int(torch.randint(n, (1,), generator=generator))
-    nearest = (reduced - reduced[chosen[0]]).pow(2).sum(dim=1)
-    for k in range(1, size):
-        chosen[k] = int(torch.argmax(nearest))
-        nearest = torch.minimum(nearest, (reduced - reduced[chosen[k]]).pow(2).sum(dim=1))
-    return chosen
 
 
 class HistogramKNN:

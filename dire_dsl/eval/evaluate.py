@@ -48,7 +48,7 @@ from dire_dsl.eval.rule_stats import rule_violation_stats
 from dire_dsl.eval.separation import Separation, separation
 from dire_dsl.eval.spro import FPR_LIMITS, DefectConfig, DefectRegion, LocoAuSpro, loco_au_spro
 from dire_dsl.eval.tiff_maps import write_anomaly_map
-from dire_dsl.explain.evidence import rule_objects
+from dire_dsl.logic.evidence import rule_objects
 from dire_dsl.run.inference import Scorer, open_run, select
 from dire_dsl.run.threshold import Classification, classify_at
 from dire_dsl.run.trained import TrainedRun
@@ -300,7 +300,8 @@ def evaluate(run_path: str | Path | TrainedRun, data_root: str | Path, category:
             item.pop("image", None)  # the float copy (4x the pixels' memory) is not needed here
         pixels = [item["image_uint8"] for item in items]
         scores = scorer.score(pixels)
-        maps = scorer.maps(scores, [p.shape[:2] for p in pixels])
+        evidence = scorer.evidence(scores)
+        maps = scorer.maps(scores, [p.shape[:2] for p in pixels], evidence)
         logic = scores.logic
         for offset, (item, anomaly_map) in enumerate(zip(items, maps)):
             path = Path(item["path"])
@@ -309,7 +310,8 @@ def evaluate(run_path: str | Path | TrainedRun, data_root: str | Path, category:
                 write_anomaly_map(maps_dir, category, split, path.stem, anomaly_map)
             if spro:
                 size = _reduced(anomaly_map.shape, spro_side)
-                small = trained.calibration.anomaly_map(select(scores, offset), size)[0].numpy()
+                small = trained.calibration.anomaly_map(select(scores, offset), size,
+                                                        evidence[offset:offset + 1])[0].numpy()
                 spro_maps.append(small)
                 spro_regions.append(regions_of(item, size))
             truth = {name: float(logic.truth[offset, logic.rules.index(name)]) for name in live}

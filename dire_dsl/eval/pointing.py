@@ -16,9 +16,9 @@ from pydantic import BaseModel
 
 from dire_dsl.data.errors import ConfigError
 from dire_dsl.eval.evaluate import EvalReport
-from dire_dsl.explain.evidence import rule_objects, rule_violated
 from dire_dsl.json_read import read_json
 from dire_dsl.lang.ir import CheckedProgram
+from dire_dsl.logic.evidence import rule_objects, rule_violated
 
 
 class PointingResult(BaseModel):

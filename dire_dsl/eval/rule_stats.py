@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dire_dsl.eval.metrics import GOOD
-from dire_dsl.explain.evidence import rule_violated
+from dire_dsl.logic.evidence import rule_violated
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ built from) come first, then the others, each group most abnormal first, pruned 
 `false_at` names where a rule is false even when it holds as a whole (a `forall` over 15
 compartments with one empty keeps a truth near 0.8). With `out_dir`, an overlay PNG per
 image marks the instances, cells and regions behind each violated rule (and the false
-members of the others) next to the anomaly map.
+members of the others) and the structural finding (`explain.structural`: the part that looks
+unlike any normal one) next to the anomaly map.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from PIL import Image
 from pydantic import BaseModel
 
 from dire_dsl.atomic import atomic_write_bytes
-from dire_dsl.explain.evidence import FALSE_BELOW, Mark, rule_objects, rule_violated, violated_marks
 from dire_dsl.explain.overlay import enlarge, heat_overlay, marks_overlay, png_bytes, side_by_side
+from dire_dsl.explain.structural import STRUCTURAL, StructuralFinding, structural_finding
+from dire_dsl.logic.evidence import FALSE_BELOW, Mark, rule_objects, rule_violated, violated_marks
 from dire_dsl.run.inference import Scorer, open_run, read_rgb
 from dire_dsl.run.scoring import BatchScores
 from dire_dsl.run.trained import TrainedRun
@@ -59,6 +61,7 @@ class Explanation(BaseModel):
     verdict: Literal["anomalous", "normal"]
     violated: list[str]
     rules: list[RuleExplanation]
+    structural: StructuralFinding | None = None  # the structural map's peak: where the image looks unlike normal
     overlay: str | None = None
 
 
@@ -94,9 +97,10 @@ def explain_scored(trained: TrainedRun, scores: BatchScores, index: int, image: 
             objects=list(rule_objects(rule)),
             false_at=list(dict.fromkeys(m.label for m in marks if m.rule == rule.name)), evidence=evidence))
     rows.sort(key=lambda row: (row.pruned, not row.violated, -row.z, not row.false_at, row.truth))
+    finding, _ = structural_finding(trained, scores, index)
     return Explanation(image=image, score=score, threshold=threshold,
                        verdict="anomalous" if score > threshold else "normal",
-                       violated=[row.rule for row in rows if row.violated], rules=rows)
+                       violated=[row.rule for row in rows if row.violated], rules=rows, structural=finding)
 
 
 def rule_z(trained: TrainedRun, scores: BatchScores, index: int) -> dict[str, float]:
@@ -106,11 +110,14 @@ def rule_z(trained: TrainedRun, scores: BatchScores, index: int) -> dict[str, fl
 
 
 def marks_for(trained: TrainedRun, scores: BatchScores, index: int) -> list[Mark]:
-    """Marks of the violated rules of image `index`, and the false members of the others (unpruned)."""
+    """Marks of the violated rules of image `index`, the false members of the others (unpruned),
+    and the structural finding's area when it is beyond normal."""
     pruned = {name for name, *_ in trained.calibration.pruned}
     violated = {name for name, z in rule_z(trained, scores, index).items() if rule_violated(z)}
-    return violated_marks(trained.program, scores.logic, scores.grounding, index, violated, skip=pruned,
-                          partial=True)
+    marks = violated_marks(trained.program, scores.logic, scores.grounding, index, violated, skip=pruned,
+                           partial=True)
+    _, structural = structural_finding(trained, scores, index)
+    return marks + ([structural] if structural is not None else [])
 
 
 def overlay_figure(pixels: np.ndarray, anomaly_map: np.ndarray, marks: Sequence[Mark], threshold: float,
@@ -122,6 +129,8 @@ def overlay_figure(pixels: np.ndarray, anomaly_map: np.ndarray, marks: Sequence[
     heat = enlarge(heat_overlay(pixels, anomaly_map, low, top if top > low else low + 1.0))
     rules = marks_overlay(pixels, marks)
     title = "violated rules" if any(not mark.partial for mark in marks) else "no rule violated"
+    if any(mark.rule == STRUCTURAL for mark in marks):
+        title += " + structural defect"
     return side_by_side([rules, heat], [title, f"anomaly map (max {anomaly_map.max():.2f}, thr {threshold:.2f})"])
 
 
@@ -190,6 +199,9 @@ def render_text(explanations: Sequence[Explanation], all_rules: bool = True) -> 
             head += (f" ({', '.join(usual)}: false, but as false on the validation normals, so not violated and "
                      "not counted in the score; a rule false on good images is not learnt yet)")
         lines = [head]
+        if item.structural is not None:
+            status = "DEFECT" if item.structural.beyond_normal else "normal"
+            lines.append(f"  {status:8} structural: {item.structural.sentence()}")
         for row in item.rules:
             if not all_rules and not row.violated:
                 continue

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
 from dire_dsl.atomic import GENERATOR
-from dire_dsl.explain.evidence import Mark
+from dire_dsl.logic.evidence import Mark
 
 PALETTE = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
            (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (170, 110, 40))
@@ -119,7 +119,8 @@ def with_legend(image: Image.Image, colors: dict[str, tuple[int, int, int]],
         y = 3 + row * line
         draw.rectangle((4, y + 2, 14, y + 11), fill=color)
         status = "false in part" if rule in partial else "violated"
-        draw.text((20, y), f"{status}: {rule}", fill=(0, 0, 0), font=font)
+        text = rule if " " in rule else f"{status}: {rule}"  # `structural defect` is not a rule
+        draw.text((20, y), text, fill=(0, 0, 0), font=font)
     out = Image.new("RGB", (image.width, image.height + strip.height), (255, 255, 255))
     out.paste(image, (0, 0))
     out.paste(strip, (0, image.height))

@@ -119,6 +119,9 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("compactness", float, 1.0, "Weight of the pull of normal embeddings to the centre.", low=0.0),
     SettingSpec("rule_weight", float, 0.1, "Weight of rule satisfaction on normal images.", low=0.0),
     SettingSpec("component_weight", float, 1.0, "Weight of the component (mask) loss.", low=0.0),
+    SettingSpec("structural", str, "auto", "What the structural branch compares with the normal patches: raw "
+                "pixel windows, the backbone's features (for a pretrained tower), or nothing; auto = pixels for "
+                "conv-small, features otherwise.", choices=("auto", "pixels", "features", "off")),
     SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding (and, by the unsupervised "
                 "and prompts modes, as they are).", low=0.0),
     SettingSpec("pseudo_labels", int, 40, "Training normals the unsupervised and prompts grounding modes "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, create_model
 
@@ -43,6 +43,9 @@ class TrainConfig(TrainSettings):
     # (see vision.instances.RIDGE_REACH); runs written before this field derive it from
     # peak_separation.
     ridge_reach: dict[str, float] = Field(default_factory=dict)
+    # What the structural branch compares (dire_dsl.run.appearance.DESCRIPTORS): set at training
+    # time from `structural`; runs written before the branch existed compared head features.
+    descriptor: Literal["pixels", "features", "head", "off"] = "head"
     device: str = "cpu"
     input_height: int = Field(0, ge=0, le=MAX_INPUT_SIDE)  # set from the data at training time; 0 = square image_size
     input_width: int = Field(0, ge=0, le=MAX_INPUT_SIDE)
@@ -59,6 +62,14 @@ class TrainConfig(TrainSettings):
 
 INPUT_MULTIPLE = 16
 """Input sides are rounded to a multiple of the backbone's coarsest stride."""
+
+
+def structural_descriptor(structural: str, backbone: str) -> str:
+    """The descriptor a new run's structural branch uses: `structural`, with auto resolved (raw
+    pixels for conv-small, trained from scratch; the backbone's features for a pretrained tower)."""
+    if structural != "auto":
+        return structural
+    return "pixels" if backbone.startswith("conv-small") else "features"
 
 
 def input_shape(native_hw: tuple[int, int], long_side: int) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from dire_dsl.lang import ir
 from dire_dsl.logic.compiler import CompiledRules, compile_program
+from dire_dsl.run.appearance import WINDOW
 from dire_dsl.run.config import TrainConfig
 from dire_dsl.vision.backbones import create_backbone
 from dire_dsl.vision.model import GroundingModel
@@ -17,10 +18,13 @@ from dire_dsl.vision.model import GroundingModel
 class Detector(nn.Module):
     """Everything that scores an image, saved together in RUN/model.safetensors."""
 
-    def __init__(self, model: GroundingModel, rules: CompiledRules, embed_dim: int, feature_dim: int) -> None:
+    def __init__(self, model: GroundingModel, rules: CompiledRules, embed_dim: int, feature_dim: int,
+                 descriptor: str = "head") -> None:
+        """`descriptor`: what the patch memory holds (`dire_dsl.run.appearance`), `feature_dim` its width."""
         super().__init__()
         self.model = model
         self.rules = rules
+        self.descriptor = descriptor
         self.register_buffer("center", torch.zeros(embed_dim))
         self.register_buffer("center_ready", torch.zeros((), dtype=torch.bool))
         self.register_buffer("memory", torch.zeros(0, feature_dim))
@@ -51,4 +55,13 @@ def build_detector(program: ir.CheckedProgram, config: TrainConfig) -> Detector:
     model = GroundingModel(program, backbone, slots=config.slots, peak_separation=config.peak_separation,
                            ridge_reach=config.ridge_reach)
     return Detector(model, compile_program(program), model.head.embed[-1].out_features,
-                    model.head.refine[-1][0].out_channels)
+                    _descriptor_width(config.descriptor, model), config.descriptor)
+
+
+def _descriptor_width(descriptor: str, model: GroundingModel) -> int:
+    """Columns of the patch memory for `descriptor` (see `dire_dsl.run.appearance`)."""
+    if descriptor == "pixels":
+        return 3 * WINDOW * WINDOW
+    if descriptor == "features":
+        return sum(model.backbone.channels[:2])
+    return model.head.refine[-1][0].out_channels  # head (and off, whose memory stays empty)

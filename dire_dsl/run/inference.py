@@ -23,6 +23,7 @@ from PIL import Image
 from torch import Tensor
 
 from dire_dsl.data.image_io import read_rgb as read_rgb  # re-exported: report, explain, callers
+from dire_dsl.run.evidence_map import evidence_masks
 from dire_dsl.run.folder import CALIBRATION, RESTORE, WEIGHTS, RunDirError
 from dire_dsl.run.scoring import BatchScores, score_batch
 from dire_dsl.run.trained import TrainedRun, load_run
@@ -49,7 +50,8 @@ def model_input(pixels: np.ndarray, hw: tuple[int, int]) -> Tensor:
 
 
 def select(scores: BatchScores, index: int) -> BatchScores:
-    """The scores of one image of a batch (distance, violation and patch only; enough for maps)."""
+    """The scores of one image of a batch (distances, violations and maps only; enough for
+    `Calibration.anomaly_map` with that image's row of the evidence masks)."""
     return replace(scores, distance=scores.distance[index:index + 1], violation=scores.violation[index:index + 1],
                    rule_violation=scores.rule_violation[index:index + 1], patch=scores.patch[index:index + 1])
 
@@ -106,23 +108,34 @@ class Scorer:
         self.clock.images += len(images)
         return scores
 
-    def maps(self, scores: BatchScores, sizes: list[tuple[int, int]]) -> list[np.ndarray]:
-        """Calibrated anomaly maps, one per image at its own (H, W), float32."""
+    def evidence(self, scores: BatchScores) -> Tensor:
+        """[B, h, w] where each image's fused score goes on its map (`run.evidence_map`); timed."""
+        start = time.perf_counter()
+        out = evidence_masks(self.trained.program, self.trained.calibration, scores)
+        self.clock.inference_seconds += time.perf_counter() - start
+        return out
+
+    def maps(self, scores: BatchScores, sizes: list[tuple[int, int]], evidence: Tensor | None = None
+             ) -> list[np.ndarray]:
+        """Calibrated anomaly maps, one per image at its own (H, W), float32 (`evidence`: from
+        `self.evidence(scores)`, worked out here when not given)."""
+        evidence = self.evidence(scores) if evidence is None else evidence
         start = time.perf_counter()
         calibration = self.trained.calibration
         if len(set(sizes)) == 1:
-            maps = calibration.anomaly_map(scores, sizes[0])
+            maps = calibration.anomaly_map(scores, sizes[0], evidence)
             out = [maps[i].cpu().numpy().astype(np.float32, copy=False) for i in range(len(sizes))]
         else:
-            out = [calibration.anomaly_map(select(scores, i), size)[0].cpu().numpy().astype(np.float32, copy=False)
-                   for i, size in enumerate(sizes)]
+            out = [calibration.anomaly_map(select(scores, i), size, evidence[i:i + 1])[0].cpu().numpy()
+                   .astype(np.float32, copy=False) for i, size in enumerate(sizes)]
         self.clock.inference_seconds += time.perf_counter() - start
         for values in out:
             self._check_finite(values)
         return out
 
     def image_scores(self, scores: BatchScores) -> np.ndarray:
-        """The calibration's image scores [B] (the fused score folded with the map's maximum)."""
+        """The calibration's image scores [B]: the larger of the fused score and the structural
+        map's maximum (the maps' maximum, up to resampling)."""
         return self._check_finite(self.trained.calibration.image_score(scores).cpu().numpy().astype(np.float64))
 
     def _check_finite(self, values: np.ndarray) -> np.ndarray:

@@ -8,16 +8,21 @@ their spread:
   logic distance is the largest — "how much further from normal is the worst rule?";
 - embedding distance: the image embedding's distance from the normal centre, as a z-score;
 - fused = α·logic + (1 − α)·embedding, α = `fusion` (0 when rules are off);
-- patch map: a PatchCore-style nearest-neighbour distance of head features to a memory of
-  normal patches, as z-scores; it counts in the image score only beyond PATCH_MARGIN.
+- structural map: each patch's distance to its nearest normal patch (`dire_dsl.run.appearance`,
+  PatchCore), as a z-score of the validation normals' per-image maxima, so a normal image's
+  map peaks near 0 and one spread is one spread (runs before the structural branch: beyond
+  a margin of PATCH_MARGIN spreads).
 
-The anomaly map is max(patch z − PATCH_MARGIN, fused): its maximum is the image score, so
-the official LOCO evaluation (which reads the map's maximum) sees the logic.
+The anomaly map keeps each kind of evidence where it was found: the structural map
+everywhere, and the fused score painted on the evidence of the violated rules (the empty
+cell, the extra instance; `dire_dsl.run.evidence_map`). Its maximum is the image score, as
+MVTec LOCO's evaluation reads it, so the logic counts without flooding the map.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -27,9 +32,9 @@ from torch import Tensor
 
 from dire_dsl.logic.compiler import LogicOutput
 from dire_dsl.logic.grounding import Grounding
+from dire_dsl.run import appearance
+from dire_dsl.vision.model import ModelOutput
 
-PATCH_POOL = 2  # head features are average-pooled by this before the nearest-neighbour search
-MEMORY_SIZE = 4096
 STD_FLOOR = 1e-4
 RULE_STD_FLOOR = 0.05
 """The smallest spread a rule's violation is credited with on normal images. Forty validation
@@ -41,7 +46,10 @@ same trained SynLOCO models (seeds 1 and 2, 300 test images each; docs/benchmark
 0.05 raised the mean logical AUROC from 0.981 to 0.984 (screw_bag 0.977 → 0.988 at seed 1);
 0.1 reached 0.985 but let the most abnormal rule point at the wrong object more often."""
 PATCH_MARGIN = 3.0
-"""Patch evidence counts once it is this many normal spreads beyond the normal maximum."""
+"""In runs written before the structural branch, patch evidence counted once it was this many
+normal spreads beyond the normal maximum (`Calibration.patch_margin`; new runs: 0)."""
+EVIDENCE_LEVEL = 0.5
+"""Pixels where an evidence mask (soft, in [0, 1]) reaches this carry the fused score."""
 
 
 @dataclass
@@ -66,6 +74,7 @@ class Calibration(BaseModel):
     patch_std: float
     fusion: float
     threshold: float
+    patch_margin: float = PATCH_MARGIN  # spreads the structural map is lowered by (runs before the branch: 3)
     n_validation: int
     pruned: list[tuple[str, float, str]] = []
 
@@ -77,7 +86,7 @@ class Calibration(BaseModel):
         """
         found = []
         values = {name: [getattr(self, name)] for name in ("distance_mean", "distance_std", "patch_mean", "patch_std",
-                                                           "fusion", "threshold")}
+                                                           "fusion", "threshold", "patch_margin")}
         for name in ("rule_mean", "rule_std", "rule_weight"):
             values[name] = getattr(self, name)
             if len(values[name]) != rules:
@@ -110,31 +119,29 @@ class Calibration(BaseModel):
             return z_distance
         return (1 - self.fusion) * z_distance + self.fusion * self.logic_distance(scores.rule_violation)
 
-    def patch_z(self, patch: Tensor) -> Tensor:
-        return (patch - self.patch_mean) / self.patch_std - PATCH_MARGIN
+    def structural_z(self, scores: BatchScores) -> Tensor:
+        """[B, h, w] the structural map: each patch's distance to the normal patches, in spreads
+        of the validation normals' per-image maxima (less the run's margin)."""
+        return (scores.patch - self.patch_mean) / self.patch_std - self.patch_margin
+
+    def structural_score(self, scores: BatchScores) -> Tensor:
+        """[B] the structural half alone: the structural map's maximum."""
+        return self.structural_z(scores).amax(dim=(1, 2))
 
     def image_score(self, scores: BatchScores) -> Tensor:
-        return torch.maximum(self.fused(scores), self.patch_z(scores.patch).amax(dim=(1, 2)))
+        """[B] the larger of the two halves: the maximum of `anomaly_map` (up to resampling),
+        since the fused score is painted on at least one pixel of every image."""
+        return torch.maximum(self.fused(scores), self.structural_score(scores))
 
-    def anomaly_map(self, scores: BatchScores, size: tuple[int, int]) -> Tensor:
-        """[B, H, W] map at `size`: patch z-scores, lifted to at least the fused image score."""
-        patch = F.interpolate(self.patch_z(scores.patch)[:, None], size=size, mode="bilinear",
-                              align_corners=False)[:, 0]
-        return torch.maximum(patch, self.fused(scores).view(-1, 1, 1))
-
-
-def patch_features(features: Tensor) -> Tensor:
-    """[B, C, h, w] head features → [B, h', w', C] descriptors for the nearest-neighbour map."""
-    pooled = F.avg_pool2d(features, PATCH_POOL) if min(features.shape[-2:]) >= 2 * PATCH_POOL else features
-    return F.normalize(pooled, dim=1).permute(0, 2, 3, 1)
-
-
-def nearest_distance(queries: Tensor, memory: Tensor, chunk: int = 4096) -> Tensor:
-    """Distance of each query row to its nearest memory row (chunked to bound memory use)."""
-    if memory.numel() == 0:
-        return torch.zeros(queries.shape[0], dtype=queries.dtype, device=queries.device)
-    out = [torch.cdist(part, memory).amin(dim=1) for part in queries.split(chunk)]
-    return torch.cat(out)
+    def anomaly_map(self, scores: BatchScores, size: tuple[int, int], evidence: Tensor) -> Tensor:
+        """[B, H, W] map at `size`: the structural map, raised to the fused score where the
+        evidence masks ([B, h, w] in [0, 1], `dire_dsl.run.evidence_map`) reach EVIDENCE_LEVEL."""
+        structural = F.interpolate(self.structural_z(scores)[:, None], size=size, mode="bilinear",
+                                   align_corners=False)[:, 0]
+        where = F.interpolate(evidence[:, None].to(structural.dtype), size=size, mode="bilinear",
+                              align_corners=False)[:, 0] >= EVIDENCE_LEVEL
+        fused = self.fused(scores).view(-1, 1, 1).to(structural.dtype)
+        return torch.where(where, torch.maximum(structural, fused), structural)
 
 
 @torch.no_grad()
@@ -142,28 +149,46 @@ def score_batch(detector: torch.nn.Module, images: Tensor) -> BatchScores:
     """Raw scores of float images [B, 3, S, S] in [0, 1] (the detector in eval mode), on the
     detector's device."""
     detector.eval()
-    out = detector.model(images.to(detector.device))
+    images = images.to(detector.device)
+    out = detector.model(images)
     logic = detector.rules(out.grounding)
     distance = (out.grounding.embedding - detector.center).pow(2).sum(dim=1).sqrt()
-    descriptors = patch_features(out.head.features)
-    batch, height, width, channels = descriptors.shape
-    patch = nearest_distance(descriptors.reshape(-1, channels), detector.memory).view(batch, height, width)
+    patch = patch_distances(detector, images, out)
     return BatchScores(distance, 1 - logic.s_logic, 1 - logic.truth, patch, logic, out.grounding)
+
+
+def descriptors(descriptor: str, images: Tensor, out: ModelOutput) -> Tensor:
+    """[B, h, w, C] patch descriptors of a run's kind (`appearance.DESCRIPTORS`) for scored images."""
+    if descriptor == "pixels":
+        return appearance.pixel_descriptors(images.float())
+    if descriptor == "features":
+        return appearance.feature_descriptors(out.maps)
+    return appearance.head_descriptors(out.head.features.float())
+
+
+def patch_distances(detector: torch.nn.Module, images: Tensor, out: ModelOutput) -> Tensor:
+    """[B, h, w] the structural branch's raw map (zeros when the run has it off)."""
+    if detector.descriptor == "off":
+        size = out.head.features.shape[-2:]
+        return torch.zeros(images.shape[0], *size, device=images.device)
+    found = descriptors(detector.descriptor, images, out)
+    return appearance.distance_map(found, detector.memory, blur=detector.descriptor != "head")
 
 
 @torch.no_grad()
 def build_memory(detector: torch.nn.Module, images: Tensor, batch_size: int, seed: int) -> Tensor:
-    """A random subsample (≤ MEMORY_SIZE) of normal patch descriptors."""
+    """The patch memory from normal images (uint8 [N, 3, H, W]): a coreset of their descriptors
+    (`appearance.coreset_memory`); empty when the structural branch is off."""
     detector.eval()
-    parts = []
-    for start in range(0, images.shape[0], batch_size):
-        out = detector.model(images[start:start + batch_size].to(detector.device).float() / 255)
-        parts.append(patch_features(out.head.features).reshape(-1, out.head.features.shape[1]))
-    bank = torch.cat(parts)
-    if bank.shape[0] > MEMORY_SIZE:
-        pick = torch.randperm(bank.shape[0], generator=torch.Generator().manual_seed(seed))[:MEMORY_SIZE]
-        bank = bank[pick]
-    return bank
+    if detector.descriptor == "off":
+        return detector.memory
+
+    def batches() -> Iterator[Tensor]:
+        for start in range(0, images.shape[0], batch_size):
+            batch = images[start:start + batch_size].to(detector.device).float() / 255
+            yield descriptors(detector.descriptor, batch, detector.model(batch)).cpu()
+
+    return appearance.coreset_memory(batches(), images.shape[0], seed)
 
 
 def _std(values: Tensor) -> float:

@@ -17,10 +17,10 @@ from dire_dsl.errors import DireError
 from dire_dsl.grounding.pseudo import check_grounding_backbone
 from dire_dsl.lang import ir
 from dire_dsl.lang.program import load_rules, read_rules_text
-from dire_dsl.run.config import MAX_SLOTS, TrainConfig, input_shape, settings_for
+from dire_dsl.run.config import MAX_SLOTS, TrainConfig, input_shape, settings_for, structural_descriptor
 from dire_dsl.run.detector import Detector, build_detector
 from dire_dsl.run.folder import RunDir, check_new_run_dir, create_run_dir, open_run_dir
-from dire_dsl.run.scoring import RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
+from dire_dsl.run.scoring import PATCH_MARGIN, RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
 from dire_dsl.run.threshold import calibrate_threshold
 from dire_dsl.run.trained import TrainedRun
 from dire_dsl.train.dataset import TrainData, load_train_data
@@ -62,7 +62,8 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
         layout = HeadLayout.from_program(program)
         if not resume:
             height, width = input_shape(native_size(Path(config.data_root), config.category), config.image_size)
-            config = config.model_copy(update={"input_height": height, "input_width": width})
+            config = config.model_copy(update={"input_height": height, "input_width": width,
+                                               "descriptor": structural_descriptor(config.structural, config.backbone)})
         probe = build_detector(program, config)
         fixed = probe.model.backbone.input_size
         if fixed is not None and not resume:  # e.g. a ViT with fixed position embeddings: 224×224
@@ -131,7 +132,8 @@ def _open_run(out: str | Path, config: TrainConfig, source: str, *, resume: bool
 
 def calibrate(detector: Detector, data: TrainData, config: TrainConfig,
               on_phase: Callable[[str], None] | None = None) -> Calibration:
-    """Memory bank from training normals; score statistics and threshold from validation normals.
+    """Patch memory from training normals; each half's score statistics (rules, embedding, patches)
+    and the threshold from validation normals, never test images.
     `on_phase` hears when each of the two passes over the images starts."""
     say = on_phase or (lambda _: None)
     say(f"building the patch memory from {data.normals.shape[0]} training normals")
@@ -155,9 +157,22 @@ def calibrate(detector: Detector, data: TrainData, config: TrainConfig,
         rule_std=[max(float(s), RULE_STD_FLOOR) for s in (rules.std(dim=0) if rules.shape[0] > 1 else
                                                            torch.zeros(rules.shape[1]))],
         rule_weight=weights.tolist() if config.use_rules else [0.0] * rules.shape[1],
-        patch_mean=float(patch.mean()), patch_std=_std(patch),
+        **_patch_statistics(config.descriptor, patch, parts),
         fusion=config.fusion if config.use_rules else 0.0, threshold=0.0, n_validation=int(validation.shape[0]),
         pruned=pruned,
     )
+    if config.descriptor == "off":
+        fused = torch.cat([calibration.fused(p) for p in parts]).cpu()
+        calibration = calibration.model_copy(update={"patch_margin": -float(fused.min() - 3 * _std(fused))})
     scores = torch.cat([calibration.image_score(p) for p in parts]).cpu()
     return calibration.model_copy(update={"threshold": calibrate_threshold(scores.numpy())})
+
+
+def _patch_statistics(descriptor: str, patch: torch.Tensor, parts: list) -> dict[str, float]:
+    """The structural map's normal statistics: mean and spread of the validation normals'
+    per-image maxima, and the margin (runs comparing head features keep the old 3 spreads).
+    With the branch off the map is all zeros: it is set below every fused score afterwards."""
+    if descriptor == "off":
+        return {"patch_mean": 0.0, "patch_std": 1.0, "patch_margin": 0.0}
+    return {"patch_mean": float(patch.mean()), "patch_std": _std(patch),
+            "patch_margin": PATCH_MARGIN if descriptor == "head" else 0.0}

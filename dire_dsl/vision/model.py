@@ -18,6 +18,7 @@ from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH, extract_inst
 class ModelOutput:
     grounding: Grounding
     head: HeadOutput
+    maps: list[Tensor]  # the backbone's feature pyramid, finest first (structural descriptors read it)
 
 
 class GroundingModel(nn.Module):
@@ -39,9 +40,10 @@ class GroundingModel(nn.Module):
         self.ridge_reach = dict(ridge_reach or {})
 
     def forward(self, images: Tensor) -> ModelOutput:
-        head = self.head(self.backbone.forward_features(images).maps)
+        maps = self.backbone.forward_features(images).maps
+        head = self.head(maps)
         with torch.autocast(device_type=images.device.type, enabled=False):
-            return ModelOutput(self.ground(head), head)
+            return ModelOutput(self.ground(head), head, maps)
 
     def ground(self, head: HeadOutput) -> Grounding:
         """Turn raw head logits into the contract: masks, instances, presence, attributes.

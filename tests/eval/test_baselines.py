@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dire_dsl.eval.baselines import HistogramKNN, PatchCore, greedy_coreset
+from dire_dsl.eval.baselines import HistogramKNN, PatchCore
+from dire_dsl.run.appearance import greedy_coreset
 from dire_dsl.vision.backbones import create_backbone
 
 

@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 
 from dire_dsl.data.errors import ImageReadError
-from dire_dsl.explain.evidence import mentions, rule_objects, violated_marks
 from dire_dsl.explain.explain import Explanation, RuleExplanation, explain, render_json, render_text
 from dire_dsl.lang.program import load_rules
 from dire_dsl.logic.compiler import compile_program
+from dire_dsl.logic.evidence import mentions, rule_objects, violated_marks
 from dire_dsl.logic.grounding import grounding_from_masks
 from dire_dsl.run.trained import load_run
 

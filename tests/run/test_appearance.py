@@ -1,0 +1,82 @@
+"""The structural branch's patch memory: descriptors, coreset, and a defect found where it is."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from dire_dsl.eval.spro import DefectConfig, DefectRegion, au_spro
+from dire_dsl.run import appearance
+
+
+def normal_images(n: int, seed: int = 0, size: int = 64) -> torch.Tensor:
+    """Grey trays holding a grid of coloured discs, each image with its own tint and noise."""
+    generator = torch.Generator().manual_seed(seed)
+    ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+    images = []
+    for _ in range(n):
+        image = 0.35 + 0.1 * torch.rand(3, 1, 1, generator=generator) + 0.03 * torch.randn(3, size, size,
+                                                                                          generator=generator)
+        for cy in (16, 48):
+            for cx in (16, 48):
+                colours = torch.tensor([[0.9, 0.2, 0.2], [0.2, 0.4, 0.9]])
+                colour = colours[int(torch.randint(2, (), generator=generator))]
+                disc = ((ys - cy) ** 2 + (xs - cx) ** 2 <= 81).float()
+                image = image * (1 - disc) + colour.view(3, 1, 1) * disc
+        images.append(image.clamp(0, 1))
+    return torch.stack(images)
+
+
+def test_pixel_descriptors_are_the_raw_windows() -> None:
+    images = torch.rand(2, 3, 16, 24)
+    found = appearance.pixel_descriptors(images)
+    step, window = appearance.STEP, appearance.WINDOW
+    assert found.shape[:3] == (2, 16 // step, 24 // step) and found.shape[3] == 3 * window * window
+    assert torch.equal(found[1, 0, 0], images[1, :, :window, :window].reshape(-1))
+
+
+def test_coreset_memory_is_bounded_and_reproducible() -> None:
+    batches = [torch.rand(4, 8, 8, 12, generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    first = appearance.coreset_memory(iter(batches), 12, seed=3, size=50, candidates=200)
+    again = appearance.coreset_memory(iter(batches), 12, seed=3, size=50, candidates=200)
+    assert first.shape == (50, 12) and torch.equal(first, again)
+    small = appearance.coreset_memory(iter(batches), 12, seed=3, size=500, candidates=120)
+    assert small.shape == (120, 12)  # fewer candidates than the memory's size: all of them
+
+
+def test_a_defect_painted_on_a_normal_image_is_localised() -> None:
+    """A dark blob on one disc: the map's maximum lies inside it, and AU-sPRO is high on a
+    hand-made test set of good and defective images."""
+    memory = appearance.coreset_memory((appearance.pixel_descriptors(normal_images(8, seed=1)),), 8, seed=0,
+                                       size=2048)
+    good = normal_images(4, seed=2)
+    defective = normal_images(4, seed=3)
+    masks = torch.zeros(4, 64, 64, dtype=torch.bool)
+    for row, (cy, cx) in enumerate(((14, 14), (46, 18), (18, 50), (50, 50))):
+        masks[row, cy - 3:cy + 4, cx - 3:cx + 4] = True
+        defective[row][:, masks[row]] = 0.05
+    maps = appearance.distance_map(appearance.pixel_descriptors(torch.cat([good, defective])), memory, blur=True)
+    full = torch.nn.functional.interpolate(maps[:, None], size=(64, 64), mode="bilinear", align_corners=False)[:, 0]
+    for row in range(4):
+        peak = int(full[4 + row].argmax())
+        assert masks[row].flatten()[peak], f"image {row}: the maximum lies outside the defect"
+    assert float(maps[4:].amax(dim=(1, 2)).min()) > float(maps[:4].amax(dim=(1, 2)).max())
+    config = DefectConfig("blob", 255, 1.0, True)
+    regions = [[] for _ in range(4)] + [[DefectRegion(masks[row].numpy(), config)] for row in range(4)]
+    score = au_spro([m.numpy() for m in full], regions, limits=(0.05,))[0.05]
+    assert score > 0.5, score
+
+
+def test_nearest_distance_matches_brute_force() -> None:
+    queries, memory = torch.randn(50, 4), torch.randn(30, 4)
+    expected = torch.cdist(queries, memory).min(dim=1).values
+    assert torch.allclose(appearance.nearest_distance(queries, memory, chunk=7), expected)
+    assert torch.equal(appearance.nearest_distance(queries, torch.zeros(0, 4)), torch.zeros(50))
+
+
+def test_greedy_coreset_covers_isolated_points() -> None:
+    cluster = torch.randn(200, 3, generator=torch.Generator().manual_seed(0)) * 0.01
+    outliers = torch.tensor([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0]])
+    chosen = appearance.greedy_coreset(torch.cat([cluster, outliers]), 4, projection=3, seed=0)
+    assert {200, 201, 202} <= set(chosen.tolist())
+    assert np.isfinite(chosen.numpy()).all()
