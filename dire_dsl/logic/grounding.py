@@ -63,6 +63,14 @@ class Grounding:
     def dtype(self) -> torch.dtype:
         return self.embedding.dtype
 
+    def rows(self, start: int, stop: int) -> Grounding:
+        """The grounding of images start..stop-1 of the batch (views, no copies)."""
+        objects = {name: ObjectGrounding(found.mask[start:stop], found.instances[start:stop],
+                                         found.presence[start:stop],
+                                         {key: value[start:stop] for key, value in found.attributes.items()})
+                   for name, found in self.objects.items()}
+        return Grounding(objects, self.embedding[start:stop])
+
     @property
     def device(self) -> torch.device:
         return self.embedding.device

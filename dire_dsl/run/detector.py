@@ -11,8 +11,12 @@ from dire_dsl.lang import ir
 from dire_dsl.logic.compiler import CompiledRules, compile_program
 from dire_dsl.run.appearance import WINDOW
 from dire_dsl.run.config import TrainConfig
+from dire_dsl.run.parts import CROP
 from dire_dsl.vision.backbones import create_backbone
 from dire_dsl.vision.model import GroundingModel
+
+MEMORIES = ("memory", "part_memory")
+"""Buffers whose number of rows comes from the data (checked by name and columns only)."""
 
 
 class Detector(nn.Module):
@@ -28,6 +32,10 @@ class Detector(nn.Module):
         self.register_buffer("center", torch.zeros(embed_dim))
         self.register_buffer("center_ready", torch.zeros((), dtype=torch.bool))
         self.register_buffer("memory", torch.zeros(0, feature_dim))
+        if descriptor in ("pixels", "features"):  # the per-part memory (dire_dsl.run.parts); not in older runs
+            self.register_buffer("part_memory", torch.zeros(0, 1 + 3 * CROP * CROP))
+        else:
+            self.part_memory = None
 
     @property
     def device(self) -> torch.device:
@@ -37,10 +45,14 @@ class Detector(nn.Module):
     def set_memory(self, memory: Tensor) -> None:
         self.memory = memory.detach().clone()
 
+    def set_part_memory(self, memory: Tensor) -> None:
+        self.part_memory = memory.detach().clone()
+
     def load_weights(self, tensors: dict[str, Tensor]) -> None:
-        """Load saved tensors (the memory bank's size is only known from the file)."""
-        if "memory" in tensors:
-            self.memory = torch.zeros_like(tensors["memory"])
+        """Load saved tensors (the memory banks' sizes are only known from the file)."""
+        for name in MEMORIES:
+            if name in tensors and getattr(self, name, None) is not None:
+                setattr(self, name, torch.zeros_like(tensors[name]))
         self.load_state_dict(tensors)
 
 

@@ -50,10 +50,12 @@ def model_input(pixels: np.ndarray, hw: tuple[int, int]) -> Tensor:
 
 
 def select(scores: BatchScores, index: int) -> BatchScores:
-    """The scores of one image of a batch (distances, violations and maps only; enough for
+    """The scores of one image of a batch (all but the logic output; enough for
     `Calibration.anomaly_map` with that image's row of the evidence masks)."""
     return replace(scores, distance=scores.distance[index:index + 1], violation=scores.violation[index:index + 1],
-                   rule_violation=scores.rule_violation[index:index + 1], patch=scores.patch[index:index + 1])
+                   rule_violation=scores.rule_violation[index:index + 1], patch=scores.patch[index:index + 1],
+                   grounding=scores.grounding.rows(index, index + 1),
+                   parts=None if scores.parts is None else {k: v[index:index + 1] for k, v in scores.parts.items()})
 
 
 @dataclass

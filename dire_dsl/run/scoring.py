@@ -33,6 +33,7 @@ from torch import Tensor
 from dire_dsl.logic.compiler import LogicOutput
 from dire_dsl.logic.grounding import Grounding
 from dire_dsl.run import appearance
+from dire_dsl.run.parts import paint_parts, part_descriptors, part_distances, part_memory
 from dire_dsl.vision.model import ModelOutput
 
 STD_FLOOR = 1e-4
@@ -60,6 +61,7 @@ class BatchScores:
     patch: Tensor  # [B, h, w] nearest-neighbour distance to normal patches
     logic: LogicOutput
     grounding: Grounding
+    parts: dict[str, Tensor] | None = None  # per object [B, S]: each instance's distance to normal ones
 
 
 class Calibration(BaseModel):
@@ -75,6 +77,8 @@ class Calibration(BaseModel):
     fusion: float
     threshold: float
     patch_margin: float = PATCH_MARGIN  # spreads the structural map is lowered by (runs before the branch: 3)
+    part_mean: list[float] = []  # per object: the validation normals' per-image largest instance distance
+    part_std: list[float] = []
     n_validation: int
     pruned: list[tuple[str, float, str]] = []
 
@@ -87,6 +91,10 @@ class Calibration(BaseModel):
         found = []
         values = {name: [getattr(self, name)] for name in ("distance_mean", "distance_std", "patch_mean", "patch_std",
                                                            "fusion", "threshold", "patch_margin")}
+        for name in ("part_mean", "part_std"):
+            values[name] = getattr(self, name)
+        if len(self.part_mean) != len(self.part_std):
+            found.append(f"part_mean has {len(self.part_mean)} entries but part_std {len(self.part_std)}")
         for name in ("rule_mean", "rule_std", "rule_weight"):
             values[name] = getattr(self, name)
             if len(values[name]) != rules:
@@ -119,10 +127,24 @@ class Calibration(BaseModel):
             return z_distance
         return (1 - self.fusion) * z_distance + self.fusion * self.logic_distance(scores.rule_violation)
 
+    def part_z(self, scores: BatchScores) -> dict[str, Tensor]:
+        """Per object [B, S]: each instance's distance to the normal instances of its object, in
+        spreads of the validation normals' per-image largest (objects in the run's order)."""
+        if not scores.parts or not self.part_mean:
+            return {}
+        order = list(scores.grounding.objects)
+        return {name: (values - self.part_mean[order.index(name)]) / self.part_std[order.index(name)]
+                for name, values in scores.parts.items()}
+
     def structural_z(self, scores: BatchScores) -> Tensor:
         """[B, h, w] the structural map: each patch's distance to the normal patches, in spreads
-        of the validation normals' per-image maxima (less the run's margin)."""
-        return (scores.patch - self.patch_mean) / self.patch_std - self.patch_margin
+        of the validation normals' per-image maxima (less the run's margin), and each part's
+        distance to the normal parts on the part's own mask, whichever is larger."""
+        patch = (scores.patch - self.patch_mean) / self.patch_std - self.patch_margin
+        z = self.part_z(scores)
+        if not z:
+            return patch
+        return torch.maximum(patch, paint_parts(z, scores.grounding, (patch.shape[-2], patch.shape[-1])))
 
     def structural_score(self, scores: BatchScores) -> Tensor:
         """[B] the structural half alone: the structural map's maximum."""
@@ -154,7 +176,11 @@ def score_batch(detector: torch.nn.Module, images: Tensor) -> BatchScores:
     logic = detector.rules(out.grounding)
     distance = (out.grounding.embedding - detector.center).pow(2).sum(dim=1).sqrt()
     patch = patch_distances(detector, images, out)
-    return BatchScores(distance, 1 - logic.s_logic, 1 - logic.truth, patch, logic, out.grounding)
+    parts = None
+    if detector.part_memory is not None:
+        parts = part_distances(part_descriptors(images, out.grounding), detector.part_memory,
+                               detector.model.layout.objects)
+    return BatchScores(distance, 1 - logic.s_logic, 1 - logic.truth, patch, logic, out.grounding, parts)
 
 
 def descriptors(descriptor: str, images: Tensor, out: ModelOutput) -> Tensor:
@@ -189,6 +215,18 @@ def build_memory(detector: torch.nn.Module, images: Tensor, batch_size: int, see
             yield descriptors(detector.descriptor, batch, detector.model(batch)).cpu()
 
     return appearance.coreset_memory(batches(), images.shape[0], seed)
+
+
+@torch.no_grad()
+def build_part_memory(detector: torch.nn.Module, images: Tensor, batch_size: int, seed: int) -> Tensor:
+    """The per-part memory from normal images (uint8 [N, 3, H, W]): `parts.part_memory`."""
+    detector.eval()
+    found = []
+    for start in range(0, images.shape[0], batch_size):
+        batch = images[start:start + batch_size].to(detector.device).float() / 255
+        descriptors = part_descriptors(batch, detector.model(batch).grounding)
+        found.append({name: (crops.cpu(), present.cpu()) for name, (crops, present) in descriptors.items()})
+    return part_memory(found, detector.model.layout.objects, seed)
 
 
 def _std(values: Tensor) -> float:

@@ -15,7 +15,7 @@ from dire_dsl.lang.diagnostics import RulesCheckError
 from dire_dsl.lang.program import check_source
 from dire_dsl.run.checkpoint import summarize, tensor_problems
 from dire_dsl.run.config import TrainConfig
-from dire_dsl.run.detector import Detector, build_detector
+from dire_dsl.run.detector import MEMORIES, Detector, build_detector
 from dire_dsl.run.folder import CALIBRATION, RESTORE, RULES, RULES_HASH, WEIGHTS, RunDir, RunDirError, open_run_dir
 from dire_dsl.run.scoring import Calibration
 
@@ -42,7 +42,7 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
         raise RulesCheckError(result.errors, result.source)
     detector = build_detector(result.program, config)
     weights = run.load_weights()
-    problems = tensor_problems(detector.state_dict(), weights, any_rows=("memory",))
+    problems = tensor_problems(detector.state_dict(), weights, any_rows=MEMORIES)
     if problems and run.rules_sha256() != config.rules_sha256:
         raise RunDirError(f"{run.path / RULES} no longer matches the run's weights ({run.path / WEIGHTS}): the rules "
                           "were changed after training. Retrain with the new rules, or restore the run's original "

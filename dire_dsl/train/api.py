@@ -20,7 +20,15 @@ from dire_dsl.lang.program import load_rules, read_rules_text
 from dire_dsl.run.config import MAX_SLOTS, TrainConfig, input_shape, settings_for, structural_descriptor
 from dire_dsl.run.detector import Detector, build_detector
 from dire_dsl.run.folder import RunDir, check_new_run_dir, create_run_dir, open_run_dir
-from dire_dsl.run.scoring import PATCH_MARGIN, RULE_STD_FLOOR, Calibration, _std, build_memory, score_batch
+from dire_dsl.run.scoring import (
+    PATCH_MARGIN,
+    RULE_STD_FLOOR,
+    Calibration,
+    _std,
+    build_memory,
+    build_part_memory,
+    score_batch,
+)
 from dire_dsl.run.threshold import calibrate_threshold
 from dire_dsl.run.trained import TrainedRun
 from dire_dsl.train.dataset import TrainData, load_train_data
@@ -138,6 +146,8 @@ def calibrate(detector: Detector, data: TrainData, config: TrainConfig,
     say = on_phase or (lambda _: None)
     say(f"building the patch memory from {data.normals.shape[0]} training normals")
     detector.set_memory(build_memory(detector, data.normals, SCORE_BATCH, config.seed))
+    if detector.part_memory is not None:
+        detector.set_part_memory(build_part_memory(detector, data.normals, SCORE_BATCH, config.seed))
     say("calibrating on validation normals")
     pruned = [tuple(p) for p in detector.rules.pruned(config.prune_threshold)] if config.use_rules else []
     validation = data.validation if data.validation.shape[0] else data.normals
@@ -158,6 +168,7 @@ def calibrate(detector: Detector, data: TrainData, config: TrainConfig,
                                                            torch.zeros(rules.shape[1]))],
         rule_weight=weights.tolist() if config.use_rules else [0.0] * rules.shape[1],
         **_patch_statistics(config.descriptor, patch, parts),
+        **_part_statistics(detector, parts),
         fusion=config.fusion if config.use_rules else 0.0, threshold=0.0, n_validation=int(validation.shape[0]),
         pruned=pruned,
     )
@@ -176,3 +187,18 @@ def _patch_statistics(descriptor: str, patch: torch.Tensor, parts: list) -> dict
         return {"patch_mean": 0.0, "patch_std": 1.0, "patch_margin": 0.0}
     return {"patch_mean": float(patch.mean()), "patch_std": _std(patch),
             "patch_margin": PATCH_MARGIN if descriptor == "head" else 0.0}
+
+
+def _part_statistics(detector: Detector, parts: list) -> dict[str, list[float]]:
+    """Per object: mean and spread of the validation normals' per-image largest instance
+    distance (images without an instance of the object left out)."""
+    if detector.part_memory is None:
+        return {"part_mean": [], "part_std": []}
+    means, stds = [], []
+    for name in detector.model.layout.objects:
+        largest = torch.cat([p.parts[name].amax(dim=1) for p in parts if p.parts and name in p.parts]).cpu() \
+            if parts else torch.zeros(0)
+        largest = largest[largest > 0]
+        means.append(float(largest.mean()) if largest.numel() else 0.0)
+        stds.append(_std(largest) if largest.numel() else 1.0)
+    return {"part_mean": means, "part_std": stds}

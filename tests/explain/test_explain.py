@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from dire_dsl.data.errors import ImageReadError
-from dire_dsl.explain.explain import Explanation, RuleExplanation, explain, render_json, render_text
+from dire_dsl.explain.explain import Explanation, RuleExplanation, explain, marks_for, render_json, render_text
+from dire_dsl.explain.structural import STRUCTURAL
 from dire_dsl.lang.program import load_rules
 from dire_dsl.logic.compiler import compile_program
 from dire_dsl.logic.evidence import mentions, rule_objects, violated_marks
 from dire_dsl.logic.grounding import grounding_from_masks
+from dire_dsl.run.inference import Scorer
 from dire_dsl.run.trained import load_run
 
 SIZE = 64
@@ -143,3 +146,30 @@ def test_a_rule_as_false_as_on_the_normals_is_said_not_to_count() -> None:
     clean = render_text([Explanation(image="b.png", score=9.0, threshold=2.0, verdict="anomalous",
                                      violated=["new_break"], rules=rows[:1])]).splitlines()[0]
     assert clean.endswith("violated: new_break")
+
+
+def test_a_painted_defect_is_named_beside_the_rules_and_marked(tiny_run: Path, tiny_loco: Path,
+                                                                tmp_path: Path) -> None:
+    """A magenta blob on a good image: the explanation names a structural finding beyond normal
+    at the blob, the text says so, and the overlay's mark covers it."""
+    good = tiny_loco / "pushpins" / "test" / "good" / "000.png"
+    pixels = np.asarray(Image.open(good).convert("RGB")).copy()
+    height, width = pixels.shape[:2]
+    top, left = height // 3, width // 2
+    pixels[top:top + height // 8, left:left + width // 8] = (255, 0, 255)
+    painted = tmp_path / "painted.png"
+    Image.fromarray(pixels).save(painted)
+    clean, defective = explain(tiny_run, [good, painted])
+    finding = defective.structural
+    assert finding is not None and finding.beyond_normal
+    assert clean.structural is not None and finding.z > clean.structural.z
+    x, y = finding.at
+    assert abs(x - (left + width / 16) / width) < 0.1 and abs(y - (top + height / 16) / height) < 0.1
+    assert "DEFECT   structural:" in render_text([defective])
+    trained = load_run(tiny_run)
+    scorer = Scorer(trained)
+    scores = scorer.score([pixels])
+    marks = marks_for(trained, scores, 0)
+    area = next(mark for mark in marks if mark.rule == STRUCTURAL).mask
+    row, col = int(y * area.shape[0]), int(x * area.shape[1])
+    assert area[row, col] > 0

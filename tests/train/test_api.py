@@ -92,3 +92,28 @@ def test_resume_without_a_checkpoint_says_it_starts_over(tiny_run: Path, tiny_lo
     with pytest.warns(UserWarning, match="holds no checkpoint; training starts from the first step"):
         train(tiny_rules, tiny_loco, run, resume=True)
     assert (run / "model.safetensors").is_file()
+
+
+def test_calibration_reads_validation_normals_only(reference_run: Path, tiny_loco: Path, tmp_path: Path) -> None:
+    """Every score statistic and the threshold come from the validation normals: a data tree whose
+    test images are all replaced (and one left out) trains to the same calibration.json."""
+    import numpy as np
+    from PIL import Image
+
+    from dire_dsl.train.api import train
+    from tests.train.helpers import PINS_RULES, run_calibration
+
+    root = tmp_path / "data"
+    shutil.copytree(tiny_loco, root)
+    tests = sorted((root / "pushpins" / "test").rglob("*.png"))
+    rng = np.random.default_rng(0)
+    for path in tests[1:]:
+        with Image.open(path) as image:
+            size = image.size
+        Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    tests[0].unlink()
+    out = tmp_path / "run"
+    train(PINS_RULES, root, out)
+    assert run_calibration(out) == run_calibration(reference_run)
+    calibration = run_calibration(out)
+    assert calibration["n_validation"] == len(list((root / "pushpins" / "validation" / "good").glob("*.png")))
