@@ -79,6 +79,7 @@ class Row:
     no_structural_logical: float | None = None  # the same run scored without its structural half
     no_structural_structural: float | None = None
     worst_structural_type: str | None = None  # "name AUROC" of the weakest structural defect type
+    structural_types: dict[str, float] | None = None  # every structural defect type's AUROC vs the good images
 
 
 def ensure_data(root: Path, category: str, sizes: dict[str, int], seed: int, regenerate: bool) -> Path:
@@ -159,7 +160,9 @@ def run_category(category: str, root: Path, out: Path, overrides: dict, log,  # 
             row = replace(row, spro_logical=report.au_spro.logical.get("0.05"),
                           spro_structural=report.au_spro.structural.get("0.05"), structural_alone=alone.structural,
                           no_structural_logical=without.logical, no_structural_structural=without.structural,
-                          worst_structural_type=None if worst is None else f"{worst.defect_type} {worst.auroc:.3f}")
+                          worst_structural_type=None if worst is None else f"{worst.defect_type} {worst.auroc:.3f}",
+                          structural_types={t.defect_type: t.auroc for t in report.defect_types
+                                            if t.kind == STRUCTURAL})
         if method in methods:
             rows.append(row)
         trained[method] = (run, minutes)
@@ -255,6 +258,12 @@ def markdown(rows: list[Row], settings: dict) -> str:
              "", f"Settings: {json.dumps(settings)}", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in body]
+    typed = [r for r in rows if r.structural_types]
+    if typed:
+        lines += ["", "Structural AUROC by defect type (rules model, vs the good test images):", "",
+                  "| category | defect type | AUROC |", "|---|---|---|"]
+        lines += [f"| {r.category} | {name} | {value:.3f} |"
+                  for r in typed for name, value in (r.structural_types or {}).items()]
     return "\n".join(lines) + "\n"
 
 

@@ -11,11 +11,16 @@ import typer
 
 from dire_dsl.cli.output import fail
 from dire_dsl.errors import ExitCode
+from dire_dsl.lang.settings import TRAIN_SETTINGS
 
 
 class Device(str, Enum):
     cpu = "cpu"
     cuda = "cuda"
+
+
+Structural = Enum("Structural", {value: value for value in TRAIN_SETTINGS["structural"].choices}, type=str)
+"""The `structural` setting's choices, from the one table of settings."""
 
 
 def train(
@@ -30,6 +35,8 @@ def train(
     lmbda: Annotated[float | None, typer.Option("--lambda", help="Override `train { lambda }`.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override `train { seed }`.")] = None,
     image_size: Annotated[int | None, typer.Option(help="Override `train { image_size }`.")] = None,
+    structural: Annotated[Structural | None, typer.Option(
+        help="Override `train { structural }`: what the structural branch compares (off: an ablation).")] = None,
     no_rules: Annotated[bool, typer.Option("--no-rules", help="Ablation: the same model with the rules off.")] = False,
     device: Annotated[Device, typer.Option(help="cpu or cuda.")] = Device.cpu,
     resume: Annotated[bool, typer.Option("--resume", help="Continue RUN from its last checkpoint.")] = False,
@@ -52,7 +59,7 @@ def train(
             fail("--device cuda was asked for, but no CUDA device is available here; use --device cpu")
             raise typer.Exit(ExitCode.USAGE_ERROR)
     overrides = {"backbone": backbone, "epochs": epochs, "lambda": lmbda, "seed": seed, "image_size": image_size,
-                 "device": device.value}
+                 "structural": None if structural is None else structural.value, "device": device.value}
     if no_rules:
         overrides["use_rules"] = False
     helper = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 alone reports progress and results

@@ -152,3 +152,25 @@ def test_a_full_disk_while_checkpointing_is_one_error_and_keeps_the_last_checkpo
     monkeypatch.undo()
     assert open_run_dir(out).load_checkpoint().step == 2
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["latest", "step-000000002"]
+
+
+def test_structural_off_trains_the_ablation_without_the_structural_half(cli_app: typer.Typer, runner: CliRunner,
+                                                                         tmp_path: Path, tiny_loco: Path) -> None:
+    """`--structural off`: no patch or part memory, and a map whose only evidence is the logic's."""
+    import torch
+
+    from dire_dsl.run.inference import Scorer
+    from dire_dsl.run.trained import load_run
+
+    result = _train(cli_app, runner, PINS_RULES, tiny_loco, tmp_path / "run", "--structural", "off", "--epochs", "1")
+    assert result.exit_code == 0, result.output
+    trained = load_run(tmp_path / "run")
+    assert trained.config.structural == "off" and trained.config.descriptor == "off"
+    assert trained.detector.memory.numel() == 0 and trained.detector.part_memory is None
+    scores = Scorer(trained).score([torch.randint(0, 256, (96, 96, 3), dtype=torch.uint8).numpy()])
+    calibration = trained.calibration
+    structural = calibration.structural_z(scores)
+    assert torch.all(structural == structural.flatten()[0])  # one constant, below every fused score
+    assert torch.equal(calibration.image_score(scores), calibration.fused(scores))
+    bad = _train(cli_app, runner, PINS_RULES, tiny_loco, tmp_path / "other", "--structural", "patches")
+    assert bad.exit_code == 2 and "patches" in bad.output
