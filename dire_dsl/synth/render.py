@@ -42,6 +42,54 @@ class PartCover:
     inst: Instance
 
 
+def part_covers(inst: Instance, width: float, ss: int) -> list[PartCover]:
+    """The coloured coverages of one instance (one per part) on a canvas `width` pixels wide,
+    supersampled `ss` times (the renderer's, or a coarse one to measure overlaps)."""
+    sp = inst.spec
+    W = width
+    rng = np.random.default_rng(inst.seed)
+    out: list[PartCover] = []
+    base_rgb = np.asarray(inst.color, np.float32)
+    if sp.shape == "curve":
+        if inst.path is None:
+            return out
+        p = shape_params("curve", inst.params)
+        cov = rasterize_path(inst.path * W, max(1.0, inst.h * W), ss, float(p["cut"]), float(p["gap"]))
+        if cov is not None:
+            out.append(PartCover(cov, base_rgb, inst))
+        return out
+    if not sp.parts:
+        cov = rasterize(sp.shape, inst.params, inst.cx * W, inst.cy * W, inst.w * W, inst.h * W,
+                        inst.angle, ss, rng, flip=sp.flip)
+        if cov is not None:
+            out.append(PartCover(cov, base_rgb, inst))
+        return out
+    for part in sp.parts:
+        positions = [part.at]
+        if part.repeat is not None:
+            rp = part.repeat
+            ts = [0.5 * (rp.start + rp.stop)] if rp.n == 1 else np.linspace(rp.start, rp.stop, rp.n)
+            positions = [(float(t), part.at[1]) if rp.axis == "x" else (part.at[0], float(t)) for t in ts]
+        if part.color is not None:
+            pc = part.color
+            rgb = np.asarray(pc.palette[int(rng.integers(len(pc.palette)))], np.float32)
+            if pc.jitter:
+                rgb = rgb + rng.uniform(-pc.jitter, pc.jitter, 3).astype(np.float32)
+        else:
+            rgb = base_rgb
+        rgb = np.clip(rgb * part.tone, 0, 255)
+        for u, v in positions:
+            if sp.flip:
+                u = 1.0 - u
+            cx, cy = inst.to_world(u, v)
+            angle = inst.angle + (-part.angle if sp.flip else part.angle)
+            cov = rasterize(part.shape, part.params, cx * W, cy * W, part.size[0] * inst.w * W,
+                            part.size[1] * inst.h * W, angle, ss, rng, flip=sp.flip)
+            if cov is not None:
+                out.append(PartCover(cov, rgb, inst))
+    return out
+
+
 class Renderer:
     """Draws scenes of one spec at one image size."""
 
@@ -55,49 +103,7 @@ class Renderer:
     # ------------------------------------------------------------ geometry
     def parts(self, inst: Instance) -> list[PartCover]:
         """The coloured coverages of one instance (one per part)."""
-        sp = inst.spec
-        W = self.width
-        rng = np.random.default_rng(inst.seed)
-        out: list[PartCover] = []
-        base_rgb = np.asarray(inst.color, np.float32)
-        if sp.shape == "curve":
-            if inst.path is None:
-                return out
-            p = shape_params("curve", inst.params)
-            cov = rasterize_path(inst.path * W, max(1.0, inst.h * W), self.ss, float(p["cut"]), float(p["gap"]))
-            if cov is not None:
-                out.append(PartCover(cov, base_rgb, inst))
-            return out
-        if not sp.parts:
-            cov = rasterize(sp.shape, inst.params, inst.cx * W, inst.cy * W, inst.w * W, inst.h * W,
-                            inst.angle, self.ss, rng, flip=sp.flip)
-            if cov is not None:
-                out.append(PartCover(cov, base_rgb, inst))
-            return out
-        for part in sp.parts:
-            positions = [part.at]
-            if part.repeat is not None:
-                rp = part.repeat
-                ts = [0.5 * (rp.start + rp.stop)] if rp.n == 1 else np.linspace(rp.start, rp.stop, rp.n)
-                positions = [(float(t), part.at[1]) if rp.axis == "x" else (part.at[0], float(t)) for t in ts]
-            if part.color is not None:
-                pc = part.color
-                rgb = np.asarray(pc.palette[int(rng.integers(len(pc.palette)))], np.float32)
-                if pc.jitter:
-                    rgb = rgb + rng.uniform(-pc.jitter, pc.jitter, 3).astype(np.float32)
-            else:
-                rgb = base_rgb
-            rgb = np.clip(rgb * part.tone, 0, 255)
-            for u, v in positions:
-                if sp.flip:
-                    u = 1.0 - u
-                cx, cy = inst.to_world(u, v)
-                angle = inst.angle + (-part.angle if sp.flip else part.angle)
-                cov = rasterize(part.shape, part.params, cx * W, cy * W, part.size[0] * inst.w * W,
-                                part.size[1] * inst.h * W, angle, self.ss, rng, flip=sp.flip)
-                if cov is not None:
-                    out.append(PartCover(cov, rgb, inst))
-        return out
+        return part_covers(inst, self.width, self.ss)
 
     def footprint(self, inst: Instance) -> np.ndarray:
         """The instance's full coverage (all parts), H x W float in [0, 1], ignoring occlusion."""

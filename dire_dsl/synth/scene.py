@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -72,6 +73,13 @@ class Instance:
         dx, dy = (u - 0.5) * self.w, (v - 0.5) * self.h
         return (self.cx + dx * math.cos(a) - dy * math.sin(a), self.cy + dx * math.sin(a) + dy * math.cos(a))
 
+    def to_box(self, x: float, y: float) -> tuple[float, float]:
+        """A world point in the instance's box coordinates (the inverse of `to_world`)."""
+        a = math.radians(self.angle)
+        dx, dy = x - self.cx, y - self.cy
+        return ((dx * math.cos(a) + dy * math.sin(a)) / self.w + 0.5,
+                (-dx * math.sin(a) + dy * math.cos(a)) / self.h + 0.5)
+
 
 @dataclass
 class Scene:
@@ -114,7 +122,7 @@ class ObjectOverride:
     attrs: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
-def _obb_overlap(a, b) -> bool:
+def obb_overlap(a, b) -> bool:
     """Separating-axis test of two rectangles given as 4 corners each (in order)."""
     for poly in (a, b):
         for k in (0, 1):  # a rectangle has two distinct edge normals
@@ -128,13 +136,13 @@ def _obb_overlap(a, b) -> bool:
     return True
 
 
-def _half_extent(w: float, h: float, angle: float) -> tuple[float, float]:
+def half_extent(w: float, h: float, angle: float) -> tuple[float, float]:
     a = math.radians(angle)
     c, s = abs(math.cos(a)), abs(math.sin(a))
     return 0.5 * (w * c + h * s), 0.5 * (w * s + h * c)
 
 
-class _Frame:
+class Frame:
     """A rectangular area to place things in: the image, or a parent's box."""
 
     def __init__(self, aspect: float, parent: Instance | None):
@@ -145,6 +153,12 @@ class _Frame:
         if self.parent is None:
             return u, v / self.aspect
         return self.parent.to_world(u, v)
+
+    def local(self, x: float, y: float) -> tuple[float, float]:
+        """A world point in frame units (the inverse of `point`)."""
+        if self.parent is None:
+            return x, y * self.aspect
+        return self.parent.to_box(x, y)
 
     def scale(self) -> tuple[float, float]:
         """World units per frame unit along u and v."""
@@ -195,8 +209,10 @@ class SceneSampler:
                 edited.add(obj.id)
         return edited
 
-    def add_instances(self, scene: Scene, obj_id: str, n: int, rng: np.random.Generator) -> list[Instance]:
-        """Place `n` extra instances of an object into an existing scene (for 'add' recipes)."""
+    def add_instances(self, scene: Scene, obj_id: str, n: int, rng: np.random.Generator,
+                      place: Callable[[Scene, Instance, np.random.Generator], bool] | None = None) -> list[Instance]:
+        """Place `n` extra instances of an object into an existing scene (for 'add' recipes), by
+        the object's own placement or by `place` (a step's `to`)."""
         obj = self.spec.object(obj_id)
         existing = scene.of(obj_id)
         template = existing[0] if existing else None
@@ -214,7 +230,7 @@ class SceneSampler:
         for j in range(n):
             inst = self._new_instance(obj, obj, next_index + j, rng, scene, obj_attrs, {}, None)
             inst.added = True
-            ok = self._place_extra(scene, obj, inst, rng)
+            ok = place(scene, inst, rng) if place is not None else self._place_extra(scene, obj, inst, rng)
             if ok:
                 pos = max(k for k, i in enumerate(scene.instances) if i.obj == obj_id) + 1 if existing else \
                     len(scene.instances)
@@ -328,11 +344,11 @@ class SceneSampler:
             return [walls[k % len(walls)] for k in range(n)]
         return None
 
-    def _colliders(self, scene: Scene, inst: Instance) -> list[tuple]:
+    def colliders(self, scene: Scene, inst: Instance) -> list[tuple]:
         return [(o.cx, o.cy, 0.5 * math.hypot(o.w, o.h), o.corners()) for o in scene.instances
                 if o.spec.collides and o.uid != inst.uid and o.uid != inst.parent]
 
-    def _free(self, inst: Instance, colliders: list[tuple], gap: float) -> bool:
+    def is_free(self, inst: Instance, colliders: list[tuple], gap: float) -> bool:
         box = None
         r = 0.5 * math.hypot(inst.w, inst.h) + gap * 1.5
         for cx, cy, cr, corners in colliders:
@@ -340,7 +356,7 @@ class SceneSampler:
                 continue  # bounding circles apart
             if box is None:
                 box = inst.corners(gap)
-            if _obb_overlap(box, corners):
+            if obb_overlap(box, corners):
                 return False
         return True
 
@@ -348,7 +364,7 @@ class SceneSampler:
                slot, parent: Instance | None) -> bool:
         """Set the instance's position (and size, for boxes); False if it could not avoid overlaps."""
         pl = ispec.placement
-        frame = _Frame(self.aspect, parent)
+        frame = Frame(self.aspect, parent)
         if pl.kind == "at":
             u, v = sample(rng, pl.at[0]), sample(rng, pl.at[1])
             inst.cx, inst.cy = frame.point(u, v)
@@ -364,7 +380,7 @@ class SceneSampler:
             x0, y0, x1, y1 = pl.region
             cw, ch = (x1 - x0) / pl.cols, (y1 - y0) / pl.rows
             inst.cell = [r, c]
-            return self._in_box(scene, inst, rng, frame, (x0 + c * cw, y0 + r * ch, x0 + (c + 1) * cw,
+            return self.in_box(scene, inst, rng, frame, (x0 + c * cw, y0 + r * ch, x0 + (c + 1) * cw,
                                                           y0 + (r + 1) * ch), pl.jitter, gap=0.002,
                                 collide=ispec.collides)
         elif pl.kind == "walls":
@@ -383,22 +399,22 @@ class SceneSampler:
             inst.angle = frame.angle
             inst.cell = [kind, r, c]
         elif pl.kind == "scatter":
-            return self._in_box(scene, inst, rng, frame, pl.region, None, gap=pl.gap, collide=ispec.collides)
+            return self.in_box(scene, inst, rng, frame, pl.region, None, gap=pl.gap, collide=ispec.collides)
         elif pl.kind == "connect":
             self._connect(scene, inst, pl, rng, height=None)
         return True
 
-    def _in_box(self, scene: Scene, inst: Instance, rng: np.random.Generator, frame: _Frame, region,
+    def in_box(self, scene: Scene, inst: Instance, rng: np.random.Generator, frame: Frame, region,
                 jitter: float | None, gap: float, collide: bool) -> bool:
         """Put the instance inside `region` (frame units), avoiding colliders; True if it fits."""
         x0, y0, x1, y1 = region
         su, sv = frame.scale()
         base_angle = inst.angle
-        colliders = self._colliders(scene, inst) if collide else []
+        colliders = self.colliders(scene, inst) if collide else []
         last = None
         for _ in range(self.TRIES):
             angle = base_angle if last is None else sample(rng, inst.spec.angle)
-            ex, ey = _half_extent(inst.w, inst.h, angle)
+            ex, ey = half_extent(inst.w, inst.h, angle)
             ex, ey = ex / su, ey / sv
             lo_u, hi_u = x0 + ex, x1 - ex
             lo_v, hi_v = y0 + ey, y1 - ey
@@ -411,7 +427,7 @@ class SceneSampler:
             inst.cx, inst.cy = frame.point(u, v)
             inst.angle = angle + frame.angle
             last = (inst.cx, inst.cy, inst.angle)
-            if not colliders or self._free(inst, colliders, gap):
+            if not colliders or self.is_free(inst, colliders, gap):
                 return True
             if jitter is not None and _ == self.TRIES // 2:
                 jitter = 0.5  # widen the search to the whole cell
@@ -445,16 +461,23 @@ class SceneSampler:
         inst.w, inst.h = length, inst.h  # h = thickness
         inst.angle = math.degrees(math.atan2(d[1], d[0]))
 
-    def _place_extra(self, scene: Scene, obj: ObjectSpec, inst: Instance, rng: np.random.Generator) -> bool:
-        pl = obj.placement
+    def extra_parent(self, scene: Scene, obj: ObjectSpec, inst: Instance) -> Instance | None:
+        """The parent an extra instance goes on (that of the first instance, else the first parent
+        instance), set on `inst`; None for an object without a parent."""
         existing = [i for i in scene.of(obj.id) if i is not inst]
         parent = scene.get(existing[0].parent) if existing and existing[0].parent else None
-        if pl.parent is not None and parent is None:
-            ps = scene.of(pl.parent)
+        if obj.placement.parent is not None and parent is None:
+            ps = scene.of(obj.placement.parent)
             parent = ps[0] if ps else None
         if parent is not None:
             inst.parent = parent.uid
-        frame = _Frame(self.aspect, parent)
+        return parent
+
+    def _place_extra(self, scene: Scene, obj: ObjectSpec, inst: Instance, rng: np.random.Generator) -> bool:
+        pl = obj.placement
+        existing = [i for i in scene.of(obj.id) if i is not inst]
+        parent = self.extra_parent(scene, obj, inst)
+        frame = Frame(self.aspect, parent)
         if pl.kind == "grid":
             occupied = [i.cell for i in existing if i.cell]
             r, c = occupied[int(rng.integers(len(occupied)))] if occupied else (
@@ -463,7 +486,7 @@ class SceneSampler:
             cw, ch = (x1 - x0) / pl.cols, (y1 - y0) / pl.rows
             inst.cell = [r, c]
             box = (x0 + c * cw, y0 + r * ch, x0 + (c + 1) * cw, y0 + (r + 1) * ch)
-            if self._in_box(scene, inst, rng, frame, box, None, gap=0.003, collide=True):
+            if self.in_box(scene, inst, rng, frame, box, None, gap=0.003, collide=True):
                 return True
             # no room beside the occupant(s): lay the whole cell out again, the newcomer included
             occupants = [i for i in existing if i.cell == [r, c]]
@@ -471,17 +494,17 @@ class SceneSampler:
             for _ in range(30):
                 for o in occupants:
                     o.cx, o.cy = -10.0, -10.0  # out of the way while the cell is re-drawn
-                fits = all([self._in_box(scene, o, rng, frame, box, None, gap=0.003, collide=True)
+                fits = all([self.in_box(scene, o, rng, frame, box, None, gap=0.003, collide=True)
                             for o in occupants])
-                if fits and self._in_box(scene, inst, rng, frame, box, None, gap=0.003, collide=True):
+                if fits and self.in_box(scene, inst, rng, frame, box, None, gap=0.003, collide=True):
                     inst.meta["moved"] = [o.uid for o in occupants]
                     return True
             for o, (cx, cy, ang) in zip(occupants, saved):
                 o.cx, o.cy, o.angle = cx, cy, ang
-            self._in_box(scene, inst, rng, frame, box, None, gap=0.003, collide=True)
+            self.in_box(scene, inst, rng, frame, box, None, gap=0.003, collide=True)
             return True  # overlapping, but there
         if pl.kind == "scatter":
-            self._in_box(scene, inst, rng, frame, pl.region, None, gap=pl.gap, collide=True)
+            self.in_box(scene, inst, rng, frame, pl.region, None, gap=pl.gap, collide=True)
             return True
         if pl.kind == "connect":
             heights = [i.meta.get("height", 0.0) for i in existing]
@@ -502,9 +525,9 @@ class SceneSampler:
                 ang = rng.uniform(0, 2 * math.pi)
                 dist = (max(ref.w, ref.h) + max(inst.w, inst.h)) * 0.5 * rng.uniform(1.05, 1.6)
                 inst.cx, inst.cy = ref.cx + dist * math.cos(ang), ref.cy + dist * math.sin(ang)
-                ex, ey = _half_extent(inst.w, inst.h, inst.angle)
+                ex, ey = half_extent(inst.w, inst.h, inst.angle)
                 inside = ex <= inst.cx <= 1 - ex and ey <= inst.cy <= 1 / self.aspect - ey
-                if inside and self._free(inst, colliders, 0.002):
+                if inside and self.is_free(inst, colliders, 0.002):
                     break
         return True
 

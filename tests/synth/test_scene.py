@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from dire_dsl.synth.scene import ObjectOverride, SceneSampler, _obb_overlap, transform_scene
+from dire_dsl.synth.scene import ObjectOverride, SceneSampler, obb_overlap, transform_scene
 from dire_dsl.synth.spec.load import load_spec
 from tests.synth.conftest import CATEGORIES
 
@@ -46,7 +46,7 @@ def test_screw_bag_parts_do_not_overlap(index: int) -> None:
     assert [p.name for p in parts].count("screw") == 2 and len(parts) == 6
     for k, a in enumerate(parts):
         for b in parts[k + 1:]:
-            assert not _obb_overlap(a.corners(), b.corners()), (a.uid, b.uid)
+            assert not obb_overlap(a.corners(), b.corners()), (a.uid, b.uid)
 
 
 def test_links_tie_attributes_together() -> None:

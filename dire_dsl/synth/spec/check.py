@@ -114,13 +114,17 @@ def check_spec(spec: SceneSpec) -> list[SpecIssue]:
         for k, ref in enumerate(link.attributes):
             oid, _, attr = ref.partition(".")
             if oid not in ids:
-                add(SpecIssue(f"{lw}.attributes[{k}]", f"unknown object {oid!r}",
-                              f"use OBJECT.ATTRIBUTE with one of: {', '.join(ids)}"))
+                add(_unknown_link_object(oid, attr, f"{lw}.attributes[{k}]", ids, spec))
                 continue
             o = spec.objects[ids[oid]]
             if attr not in o.attributes:
                 add(SpecIssue(f"{lw}.attributes[{k}]", f"object {oid!r} has no attribute {attr!r}",
                               f"declare it under objects.attributes (has: {', '.join(o.attributes) or 'none'})"))
+                continue
+            if o.attributes[attr].fixed is not None:
+                add(SpecIssue(f"{lw}.attributes[{k}]", f"{ref} is fixed to {o.attributes[attr].fixed!r}, so the "
+                              "link's rows would not set it and good images would break the table",
+                              "drop `fixed` (the link sets the value), or take it out of the link"))
                 continue
             for r, row in enumerate(link.rows):
                 if len(row) != len(link.attributes):
@@ -154,6 +158,16 @@ def check_spec(spec: SceneSpec) -> list[SpecIssue]:
     if not spec.objects or not any(o.annotate for o in spec.objects):
         add(SpecIssue("objects", "no annotated object", "set annotate = true on at least one object"))
     return issues
+
+
+def _unknown_link_object(oid: str, attr: str, where: str, ids: dict, spec: SceneSpec) -> SpecIssue:
+    """A link names object ids; a shared `name` is the usual slip, so say which ids carry it."""
+    named = [o.id for o in spec.objects if o.coco_name == oid]
+    if named:
+        return SpecIssue(where, f"{oid!r} is the name of {', '.join(named)}, not an object id",
+                         "a link lists object ids: write one entry per object, "
+                         f"{', '.join(repr(f'{i}.{attr}') for i in named)}")
+    return SpecIssue(where, f"unknown object {oid!r}", f"use OBJECT.ATTRIBUTE with one of: {', '.join(ids)}")
 
 
 def _check_object(o: ObjectSpec, where: str, ids: dict[str, int], spec: SceneSpec, add) -> None:
@@ -234,38 +248,63 @@ def _check_merge(o: ObjectSpec, over: dict, where: str, ids: dict, spec: SceneSp
     return merged
 
 
-def _check_step(step: Any, where: str, ids: dict, spec: SceneSpec, add) -> None:
+def _step_objects(step: Any, where: str, ids: dict, spec: SceneSpec, add) -> list[ObjectSpec] | None:
+    """The objects a step acts on: its ids, or every object of its `name` (none: any annotated
+    object, for a structural step); None once an unknown target is reported."""
+    name = getattr(step, "name", None)
+    if name is not None:
+        members = [o for o in spec.objects if o.coco_name == name]
+        if not members:
+            names = ", ".join(dict.fromkeys(o.coco_name for o in spec.objects))
+            add(SpecIssue(f"{where}.name", f"no object is named {name!r}", f"use one of: {names}"))
+            return None
+        return members
     targets = []
-    if hasattr(step, "objects"):
+    if getattr(step, "objects", None) is not None:
         targets = [(f"objects[{k}]", t) for k, t in enumerate(step.objects)]
     elif getattr(step, "object", None) is not None:
         targets = [("object", step.object)]
     for field, t in targets:
         if t not in ids:
             add(SpecIssue(f"{where}.{field}", f"unknown object {t!r}", f"use one of: {', '.join(ids)}"))
-            return
-    if step.op in STRUCTURAL_OPS:
+            return None
+    return [spec.object(t) for _, t in targets]
+
+
+def _check_step(step: Any, where: str, ids: dict, spec: SceneSpec, add) -> None:
+    members = _step_objects(step, where, ids, spec, add)
+    if members is None or step.op in STRUCTURAL_OPS:
         return
-    if step.op == "swap" and step.objects[0] == step.objects[1]:
+    o = members[0]
+    total = sum(m.max_count for m in members)
+    name = getattr(step, "name", None)
+    what = f"objects named {name!r}" if name else repr(o.id)
+    empty = [m for m in members if not m.max_count]  # a family needs one member drawn, an object itself
+    if step.op in ("attr", "modify", "move", "swap") and empty and (len(empty) == len(members) or not name):
+        add(SpecIssue(f"{where}.op", f"object {empty[0].id!r} has count = 0: no good image draws it, so "
+                      f"`{step.op}` has nothing to act on", "give it a count, or make it appear with op = \"add\""))
+        return
+    if step.op == "swap" and step.objects is not None and step.objects[0] == step.objects[1]:
         add(SpecIssue(f"{where}.objects", "swap needs two different objects", "name two object ids"))
-    o = spec.object(targets[0][1])
-    if step.op == "remove" and step.n != "all" and (step.n < 1 or step.n > o.max_count):
-        add(SpecIssue(f"{where}.n", f"cannot remove {step.n} of {o.id!r} (it has at most {o.max_count})",
-                      "use 1..count or \"all\""))
-    if step.op == "add" and o.placement.kind == "walls":
+    if step.op == "swap" and step.name is not None and total < (step.pick or 2):
+        add(SpecIssue(f"{where}.pick", f"cannot pick {step.pick or 2} of the {what} (a good image has at most "
+                      f"{total})", f"use pick = 2..{max(total, 2)}"))
+    if step.op in ("remove", "move") and step.n != "all" and (step.n < 1 or step.n > total):
+        add(SpecIssue(f"{where}.n", f"cannot {step.op} {step.n} of {what} (it has at most {total})",
+                      "use 1..count" + (" or \"all\"" if step.op == "remove" else "")))
+    if step.op == "add" and any(m.placement.kind == "walls" for m in members):
         add(SpecIssue(f"{where}.op", "cannot add instances to a 'walls' placement", "use remove instead"))
+    if step.op in ("add", "move") and step.to is not None:
+        found: list[SpecIssue] = []
+        for m in members:  # the first member that cannot take `to` is report enough
+            _check_to(step, m, f"{where}.to", ids, spec, found.append)
+            if found:
+                break
+        for issue in found:
+            add(issue)
     if step.op == "attr":
-        if step.attribute not in o.attributes:
-            add(SpecIssue(f"{where}.attribute", f"object {o.id!r} has no attribute {step.attribute!r}",
-                          f"declared: {', '.join(o.attributes) or 'none'}"))
-            return
-        values = o.attributes[step.attribute].values
-        if step.value is not None and step.value not in values:
-            add(SpecIssue(f"{where}.value", f"{step.value!r} is not a value of {o.id}.{step.attribute}",
-                          f"use one of {values}"))
-        if step.value is None and len(values) < 2:
-            add(SpecIssue(f"{where}.attribute", "the attribute has a single value: nothing to change to",
-                          "give `value` or more `values`"))
+        for m in members:
+            _check_attr_step(step, m, where, add)
     if step.op == "modify":
         bad = set(step.set) & {"id", "name", "annotate"}
         if bad:
@@ -274,3 +313,49 @@ def _check_step(step: Any, where: str, ids: dict, spec: SceneSpec, add) -> None:
         _check_merge(o, step.set, f"{where}.set", ids, spec, add)
         if isinstance(step.index, int) and step.index >= o.max_count:
             add(SpecIssue(f"{where}.index", f"index {step.index} >= count {o.max_count}", ""))
+
+
+def _check_attr_step(step: Any, o: ObjectSpec, where: str, add) -> None:
+    if step.attribute not in o.attributes:
+        add(SpecIssue(f"{where}.attribute", f"object {o.id!r} has no attribute {step.attribute!r}",
+                      f"declared: {', '.join(o.attributes) or 'none'}"))
+        return
+    values = o.attributes[step.attribute].values
+    if step.value is not None and step.value not in values:
+        add(SpecIssue(f"{where}.value", f"{step.value!r} is not a value of {o.id}.{step.attribute}",
+                      f"use one of {values}"))
+    if step.value is None and len(values) < 2:
+        add(SpecIssue(f"{where}.attribute", "the attribute has a single value: nothing to change to",
+                      "give `value` or more `values`"))
+
+
+def _check_to(step: Any, o: ObjectSpec, where: str, ids: dict, spec: SceneSpec, add) -> None:
+    """A placement of an added or moved instance that the object's own placement can take."""
+    to, pl = step.to, o.placement
+    if pl.kind in ("connect", "walls"):
+        add(SpecIssue(f"{where}", f"{o.id!r} is placed by kind = {pl.kind!r}: it runs between fixed points, "
+                      "so it cannot be put elsewhere", "drop `to`, or use modify with the placement's fields"))
+        return
+    if to.cell is not None:
+        if pl.kind != "grid":
+            add(SpecIssue(f"{where}.cell", f"cell = [row, col] needs a grid placement; {o.id!r} is placed by "
+                          f"kind = {pl.kind!r}", "use at = [x, y] instead"))
+        elif to.cell[0] >= pl.rows or to.cell[1] >= pl.cols:
+            add(SpecIssue(f"{where}.cell", f"{list(to.cell)} is not a cell of the {pl.rows} x {pl.cols} grid of "
+                          f"{o.id!r}", f"rows go 0..{pl.rows - 1}, columns 0..{pl.cols - 1}"))
+    if to.overlap is not None:
+        of = to.of or o.id
+        if of not in ids:
+            add(SpecIssue(f"{where}.of", f"unknown object {of!r}", f"use one of: {', '.join(ids)}"))
+        elif spec.object(of).placement.kind == "connect":
+            add(SpecIssue(f"{where}.of", f"{of!r} is a curve: overlap is measured on shapes",
+                          "name an object with a shape"))
+        elif spec.object(of).max_count < (2 if of == o.id and step.op == "move" else 1):
+            add(SpecIssue(f"{where}.of", f"{of!r} has no other instance in a good image to overlap",
+                          "name an object that is drawn with `of`"))
+    if to.outside and o.clip:
+        add(SpecIssue(f"{where}.outside", f"{o.id!r} has clip = true: outside its parent nothing would be drawn",
+                      "use at = [x, y] inside the parent"))
+    elif to.outside and pl.parent is None and pl.kind not in ("grid", "scatter"):
+        add(SpecIssue(f"{where}.outside", f"{o.id!r} has no parent and no region to be outside of",
+                      "use at = [x, y]"))

@@ -332,21 +332,97 @@ class _Step(_Model):
     pass
 
 
+def _one_target(step: Any, fields: tuple[str, str]) -> Any:
+    """A step names its target one way: by id (`object`/`objects`) or by family (`name`)."""
+    given = [f for f in fields if getattr(step, f) is not None]
+    if len(given) != 1:
+        raise ValueError(f"give either `{fields[0]}` (object {'ids' if fields[0] == 'objects' else 'id'}) or "
+                         f"`name` (every object of that name, members picked at random), "
+                         f"{'not both' if given else 'one of them'}")
+    return step
+
+
+class PlaceTo(_Model):
+    """Where an added or moved instance goes: exactly one of `cell`, `at`, `overlap`, `outside`.
+
+    `cell` is [row, col] of the object's grid (from 0); `at` a point of its frame (the image or
+    its parent's box); `overlap` puts it on a random instance of `of` (default: the same object)
+    so that this fraction of its own area lies on that neighbour; `outside` puts it in the image
+    but off its parent (or off its placement's region when it has no parent).
+    """
+
+    cell: tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]] | None = None
+    at: tuple[Range, Range] | None = None
+    overlap: Range | None = None
+    of: str | None = None
+    outside: bool | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: Any) -> Any:
+        return AtPlacement._ranges(v) if v is not None else v
+
+    @field_validator("overlap")
+    @classmethod
+    def _overlap(cls, v: Any) -> Any:
+        for end in (v if isinstance(v, (tuple, list)) else (v,)) if v is not None else ():
+            if not 0.05 <= end <= 0.95:
+                raise ValueError(f"overlap {end} is not a fraction between 0.05 and 0.95 "
+                                 "(the share of the instance's area lying on its neighbour)")
+        return _check_range(v)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PlaceTo:
+        given = [k for k in ("cell", "at", "overlap", "outside") if getattr(self, k) not in (None, False)]
+        if len(given) != 1:
+            raise ValueError(f"say where with exactly one of cell = [row, col], at = [x, y], overlap = p, "
+                             f"outside = true; got {', '.join(given) or 'none'}")
+        if self.of is not None and self.overlap is None:
+            raise ValueError("`of` names the neighbour of an `overlap`; add overlap = p or drop `of`")
+        return self
+
+
 class RemoveStep(_Step):
-    """Remove `n` random instances (or "all") of an object; its children go too by default."""
+    """Remove `n` random instances (or "all") of an object or family; children go too by default."""
 
     op: Literal["remove"]
-    object: str
+    object: str | None = None
+    name: str | None = None
     n: int | Literal["all"] = 1
     with_children: bool = True
 
+    @model_validator(mode="after")
+    def _target(self) -> RemoveStep:
+        return _one_target(self, ("object", "name"))
+
 
 class AddStep(_Step):
-    """Add `n` extra instances of an object, placed by its own placement rule."""
+    """Add `n` extra instances of an object (or of a random member of a family), placed by its own
+    placement rule or by `to`."""
 
     op: Literal["add"]
-    object: str
+    object: str | None = None
+    name: str | None = None
     n: int = Field(1, ge=1, le=64)
+    to: PlaceTo | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> AddStep:
+        return _one_target(self, ("object", "name"))
+
+
+class MoveStep(_Step):
+    """Move `n` random instances of an object or family (children along) to the place `to`."""
+
+    op: Literal["move"]
+    object: str | None = None
+    name: str | None = None
+    n: int = Field(1, ge=1, le=64)
+    to: PlaceTo
+
+    @model_validator(mode="after")
+    def _target(self) -> MoveStep:
+        return _one_target(self, ("object", "name"))
 
 
 class CountStep(_Step):
@@ -358,10 +434,11 @@ class CountStep(_Step):
 
 
 class AttrStep(_Step):
-    """Give one instance (`index`, random by default) another `value` of an attribute."""
+    """Give one instance (`index`, random by default) of an object or family another `value`."""
 
     op: Literal["attr"]
-    object: str
+    object: str | None = None
+    name: str | None = None
     attribute: str
     value: str | None = None
     index: int | None = None
@@ -370,6 +447,14 @@ class AttrStep(_Step):
     @classmethod
     def _value(cls, v: Any) -> Any:
         return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+    @model_validator(mode="after")
+    def _target(self) -> AttrStep:
+        _one_target(self, ("object", "name"))
+        if self.name is not None and self.index is not None:
+            raise ValueError("`index` counts the instances of one object; with `name` the member is random "
+                             "-- drop `index` or use `object`")
+        return self
 
 
 class ModifyStep(_Step):
@@ -382,10 +467,21 @@ class ModifyStep(_Step):
 
 
 class SwapStep(_Step):
-    """Swap the positions of the first instances of two objects (children move along)."""
+    """Swap the places of the first instances of two objects, or of `pick` random members of a
+    family (`name`), which trade places in a cycle; children move along."""
 
     op: Literal["swap"]
-    objects: tuple[str, str]
+    objects: tuple[str, str] | None = None
+    name: str | None = None
+    pick: int | None = Field(None, ge=2, le=16)
+
+    @model_validator(mode="after")
+    def _target(self) -> SwapStep:
+        _one_target(self, ("objects", "name"))
+        if self.pick is not None and self.name is None:
+            raise ValueError("`pick` says how many members of the family `name` trade places; "
+                             "with `objects` the two first instances swap -- drop `pick` or use `name`")
+        return self
 
 
 class MirrorStep(_Step):
@@ -396,14 +492,45 @@ class MirrorStep(_Step):
     about: float = 0.5
 
 
+AIMS = ("tip", "end", "edge", "centre", "center")
+Aim = Literal["tip", "end", "edge", "centre", "center"] | float | tuple[float, float]
+
+
 class _Structural(_Step):
     object: str | None = None
+    name: str | None = None
+    on: Aim | None = None
     size: Range = (0.3, 0.5)
 
     @field_validator("size")
     @classmethod
     def _ranges(cls, v: Any) -> Any:
         return _check_range(v)
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _part_name(cls, v: Any) -> Any:
+        if isinstance(v, str) and v not in AIMS:
+            raise ValueError(f"unknown part {v!r}; aim with one of {', '.join(AIMS[:4])}, a number 0..1 along "
+                             "the object's axis (1 = the tip), or a point [u, v] of its box")
+        return v
+
+    @field_validator("on")
+    @classmethod
+    def _on(cls, v: Any) -> Any:
+        numbers = v if isinstance(v, tuple) else (v,) if isinstance(v, (int, float)) else ()
+        if any(not 0 <= x <= 1 for x in numbers):
+            raise ValueError(f"{v} is not in the object's box: a point along its axis is 0..1 (0 one end, 1 the "
+                             "tip), a point [u, v] has both in 0..1")
+        return v
+
+    @model_validator(mode="after")
+    def _target(self) -> _Structural:
+        if self.object is not None and self.name is not None:
+            raise ValueError("give either `object` (an object id) or `name` (every object of that name), not both")
+        if self.on is not None and self.object is None and self.name is None:
+            raise ValueError("`on` aims at a part of an object: add `object` or `name`")
+        return self
 
 
 class ScratchStep(_Structural):
@@ -413,6 +540,15 @@ class ScratchStep(_Structural):
     width: float = Field(0.008, gt=0, le=0.1)
     tone: float = Field(0.45, ge=0, le=4)
     size: Range = (0.5, 0.9)
+
+
+class CrackStep(_Structural):
+    """A jagged dark line into an object (a crack, where `scratch` is a smooth curve); size = length."""
+
+    op: Literal["crack"]
+    width: float = Field(0.005, gt=0, le=0.1)
+    tone: float = Field(0.3, ge=0, le=4)
+    size: Range = (0.4, 0.7)
 
 
 class ContaminationStep(_Structural):
@@ -444,13 +580,13 @@ class DiscolorStep(_Structural):
 
 
 Step = Annotated[
-    RemoveStep | AddStep | CountStep | AttrStep | ModifyStep | SwapStep | MirrorStep
-    | ScratchStep | ContaminationStep | DentStep | BreakStep | DiscolorStep,
+    RemoveStep | AddStep | MoveStep | CountStep | AttrStep | ModifyStep | SwapStep | MirrorStep
+    | ScratchStep | CrackStep | ContaminationStep | DentStep | BreakStep | DiscolorStep,
     Field(discriminator="op"),
 ]
-STEP_OPS = ("remove", "add", "count", "attr", "modify", "swap", "mirror",
-            "scratch", "contamination", "dent", "break", "discolor")
-STRUCTURAL_OPS = ("scratch", "contamination", "dent", "break", "discolor")
+STEP_OPS = ("remove", "add", "move", "count", "attr", "modify", "swap", "mirror",
+            "scratch", "crack", "contamination", "dent", "break", "discolor")
+STRUCTURAL_OPS = ("scratch", "crack", "contamination", "dent", "break", "discolor")
 
 
 class AnomalySpec(_Model):
