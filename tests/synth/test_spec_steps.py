@@ -377,3 +377,57 @@ def test_count_zero_object_cannot_be_moved(tmp_path: Path) -> None:
         '{ op = "move", object = "pin", to = { at = [0.2, 0.2] } }'), encoding="utf-8")
     with pytest.raises(SpecError, match=r"steps\[0\].op: object 'pin' has count = 0.*op = \"add\""):
         load_spec(path)
+
+
+# ---------------------------------------------------------------- the docs' worked example
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "data.md"
+
+
+@pytest.fixture(scope="module")
+def crayons(tmp_path_factory: pytest.TempPathFactory):
+    """The crayon box of docs/data.md ("Worked example: order, overlaps and aimed defects")."""
+    block = DOCS.read_text(encoding="utf-8").split("### Worked example: order", 1)[1]
+    path = tmp_path_factory.mktemp("docs") / "crayon_box.toml"
+    path.write_text(block.split("```toml\n", 1)[1].split("```", 1)[0], encoding="utf-8")
+    return load_spec(path)
+
+
+def made(spec, name: str, seed: int = 0, index: int = 0):
+    recipe = next(a for a in spec.anomalies if a.name == name)
+    return make_image(spec, SIZE, seed, "test", index), make_image(spec, SIZE, seed, "test", index, recipe)
+
+
+def test_docs_crayons_out_of_order(crayons) -> None:
+    pairs = set()
+    for seed in range(5):
+        good, res = made(crayons, "out_of_order", seed)
+        moved = [i.obj for i in res.scene.instances if i.name == "crayon" and i.cx != good.scene.get(i.uid).cx]
+        assert len(moved) == 2 and len(res.regions) == 1
+        pairs.add(tuple(sorted(moved)))
+    assert len(pairs) >= 3
+
+
+def test_docs_crayons_extra_overlapping(crayons) -> None:
+    for seed in range(3):
+        _, res = made(crayons, "extra_crayon", seed)
+        new, = [i for i in res.scene.instances if i.added]
+        mine = footprint(crayons, new)
+        share = (footprint(crayons, res.scene.of("red")[0]) & mine).sum() / mine.sum()
+        assert 0.14 < share < 0.56 and res.visible[new.uid].sum() == mine.sum()
+        assert (res.regions[0] == mine).mean() > 0.99
+
+
+def test_docs_crayons_sticker_off_box_broken_tip_cracked_box(crayons) -> None:
+    _, res = made(crayons, "sticker_off_box")
+    box, sticker = res.scene.of("box")[0], res.scene.of("sticker")[0]
+    assert not (footprint(crayons, sticker) & footprint(crayons, box)).any()
+    _, res = made(crayons, "broken_tip")
+    hit = [i for i in res.scene.instances if i.name == "crayon" and (res.regions[0] & footprint(crayons, i)).any()]
+    assert len(hit) == 1
+    uv = box_coords(hit[0], res.regions[0], res.regions[0].shape[1])
+    assert uv[:, 1].min() > 0.6  # the crayon stands upright: its tip is v = 1
+    good, res = made(crayons, "cracked_box")
+    mask = res.regions[0]
+    assert not (mask & ~res.visible[res.scene.of("box")[0].uid]).any() and 10 < mask.sum() < 200
+    assert (good.image.astype(int).sum(2)[mask] - res.image.astype(int).sum(2)[mask]).mean() > 60
