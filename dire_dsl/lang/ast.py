@@ -104,6 +104,14 @@ class QualifiedArg(Node):
     where: WhereFilter | None = None
 
 
+class OrderedArg(Node):
+    """`pin by x`: a set of objects taken in order of a coordinate (only inside `sorted(...)`)."""
+
+    kind: Literal["ordered"] = "ordered"
+    target: Expr
+    key: Ident
+
+
 class Call(Node):
     """A measurement, relation or plugin predicate: `count(pushpin)`, `touches(a, b)`."""
 
@@ -156,6 +164,16 @@ class Mapping(Node):
     entries: list[MappingEntry]
 
 
+class SequenceCompare(Node):
+    """`sorted(item by x).color == [red, orange, yellow]`: the attribute values in that order."""
+
+    kind: Literal["sequence"] = "sequence"
+    call: Call
+    attribute: Ident
+    op: Literal["==", "!=", "<", "<=", ">", ">="]  # the checker accepts only ==
+    values: list[AttrValue]
+
+
 class Not(Node):
     kind: Literal["not"] = "not"
     operand: Expr
@@ -186,8 +204,8 @@ class Quantified(Node):
 
 
 Expr = Annotated[
-    NumberLit | BoolLit | NameRef | CellRef | AttrRef | QualifiedArg | Call | Negate | Binary | Compare | InRange
-    | Mapping | Not | Connective | Quantified,
+    NumberLit | BoolLit | NameRef | CellRef | AttrRef | QualifiedArg | OrderedArg | Call | Negate | Binary | Compare
+    | InRange | Mapping | SequenceCompare | Not | Connective | Quantified,
     Field(discriminator="kind"),
 ]
 

@@ -21,6 +21,7 @@ INDENT = "    "
 
 # Binding strength: higher binds tighter.
 _PREC = {"quantified": 0, "implies": 1, "or": 2, "and": 3, "not": 4, "compare": 5, "in_range": 5, "mapping": 5,
+         "sequence": 5,
          "+": 6, "-": 6, "*": 7, "/": 7, "negate": 8}
 _ATOM = 9
 
@@ -78,6 +79,13 @@ class _Printer:
         if node.where is not None:
             parts.append(self.where(node.where))
         return " ".join(parts)
+
+    def _p_ordered(self, node: ast.OrderedArg, rightmost: bool) -> str:
+        return f"{self.expr(node.target)} by {node.key.text}"
+
+    def _p_sequence(self, node: ast.SequenceCompare, rightmost: bool) -> str:
+        values = ", ".join(value.text for value in node.values)
+        return f"{self.expr(node.call)}.{node.attribute.text} {node.op} [{values}]"
 
     def _p_call(self, node: ast.Call, rightmost: bool) -> str:
         return f"{node.func.text}({', '.join(self.expr(a) for a in node.args)})"

@@ -293,6 +293,27 @@ def constant_value(term: Any) -> float | None:
     return None
 
 
+EMPTY_IS_ZERO = frozenset({"count", "area"})
+"""Measurements with a value on an empty set (0 parts, 0 area). Every other measurement of a
+set (a position, an extent, a length, a plugin's) has none, and a test that uses one, like
+every relation and attribute test about a set, is false while the set is empty: a missing part
+never makes a rule hold by itself (docs/language.md, "Empty sets")."""
+
+
+def measured_sets(term: Any) -> list[ObjectSet]:
+    """Object sets a term measures with something that has no value on an empty set."""
+    if isinstance(term, Measure):
+        inner = [found for arg in term.args for found in measured_sets(arg)]
+        if term.func in EMPTY_IS_ZERO:
+            return inner
+        return [arg for arg in term.args if isinstance(arg, ObjectSet)] + inner
+    if isinstance(term, Arithmetic):
+        return measured_sets(term.left) + measured_sets(term.right)
+    if isinstance(term, Negation):
+        return measured_sets(term.operand)
+    return []
+
+
 def region_cells_problem(regions: list[RegionDef]) -> str | None:
     """Why a file's regions hold too many cells together, or None (each region becomes that many masks)."""
     total = sum(region.cells for region in regions)

@@ -296,6 +296,14 @@ class _ToAst(Transformer):
     def qualified_arg_where(self, meta: Any, target: Any, where: ast.WhereFilter) -> ast.QualifiedArg:
         return ast.QualifiedArg(span=_span_of(meta), target=target, region=None, where=where)
 
+    def ordered_arg(self, meta: Any, target: Any, key: Token) -> ast.OrderedArg:
+        return ast.OrderedArg(span=_span_of(meta), target=target, key=_ident(key))
+
+    def sequence_compare(self, meta: Any, call: ast.Call, attribute: Token, op: Token,
+                         values: list[ast.AttrValue]) -> ast.SequenceCompare:
+        return ast.SequenceCompare(span=_span_of(meta), call=call, attribute=_ident(attribute), op=str(op),
+                                   values=values)
+
 
 def parse(source: str, file: str = "<string>") -> ast.Program:
     """Parse a rules text into a Program; raise RulesSyntaxError listing every syntax error."""

@@ -182,11 +182,13 @@ class _Compiler:
     def _f_cmp(self, node: ir.Comparison, scope: Scope) -> Node:
         left, right = self.term(node.left, scope), self.term(node.right, scope)
         scale = threshold_scale(ir.constant_value(node.left), ir.constant_value(node.right))
+        present = self.presence(ir.measured_sets(node.left) + ir.measured_sets(node.right), scope)
 
         def compare(env: Env) -> Tensor:
             a, b = left(env), right(env)
-            truth = env.logic.compare(node.op, a, b, scale, node.integer)
-            env.record(node, "comparison", node.op, [(node.left.text, a), (node.right.text, b)], truth)
+            counts = [(text, count(env)) for text, count in present]
+            truth = self.given(env, env.logic.compare(node.op, a, b, scale, node.integer), counts)
+            env.record(node, "comparison", node.op, [(node.left.text, a), (node.right.text, b)] + counts, truth)
             return truth
 
         return compare
@@ -195,11 +197,14 @@ class _Compiler:
         value, low, high = (self.term(t, scope) for t in (node.value, node.low, node.high))
         low_scale = threshold_scale(ir.constant_value(node.low))
         high_scale = threshold_scale(ir.constant_value(node.high))
+        present = self.presence([s for t in (node.value, node.low, node.high) for s in ir.measured_sets(t)], scope)
 
         def in_range(env: Env) -> Tensor:
             v, lo, hi = value(env), low(env), high(env)
-            truth = env.logic.in_range(v, lo, hi, low_scale, high_scale)
-            env.record(node, "range", "in", [(node.value.text, v), (node.low.text, lo), (node.high.text, hi)], truth)
+            counts = [(text, count(env)) for text, count in present]
+            truth = self.given(env, env.logic.in_range(v, lo, hi, low_scale, high_scale), counts)
+            env.record(node, "range", "in", [(node.value.text, v), (node.low.text, lo), (node.high.text, hi)] + counts,
+                       truth)
             return truth
 
         return in_range
@@ -207,11 +212,13 @@ class _Compiler:
     def _f_attr_is(self, node: ir.AttributeIs, scope: Scope) -> Node:
         dist, index = self.attribute(node.subject, scope), node.subject.values.index(node.value)
         label = f"P({node.subject.text} = {node.value})"
+        present = self.presence([node.subject.subject], scope)
 
         def attr_is(env: Env) -> Tensor:
             probability = dist(env)[..., index]
-            truth = 1.0 - probability if node.negated else probability
-            env.record(node, "attribute", "is not" if node.negated else "is", [(label, probability)], truth)
+            counts = [(text, count(env)) for text, count in present]
+            truth = self.given(env, 1.0 - probability if node.negated else probability, counts)
+            env.record(node, "attribute", "is not" if node.negated else "is", [(label, probability)] + counts, truth)
             return truth
 
         return attr_is
@@ -219,11 +226,13 @@ class _Compiler:
     def _f_attr_same(self, node: ir.AttributeSame, scope: Scope) -> Node:
         left, right = self.attribute(node.left, scope), self.attribute(node.right, scope)
         aligned = [node.right.values.index(v) for v in node.left.values]
+        present = self.presence([node.left.subject, node.right.subject], scope)
 
         def attr_same(env: Env) -> Tensor:
             same = (left(env) * right(env)[..., aligned]).sum(-1)
-            truth = 1.0 - same if node.negated else same
-            env.record(node, "attribute", "differs" if node.negated else "same", [], truth)
+            counts = [(text, count(env)) for text, count in present]
+            truth = self.given(env, 1.0 - same if node.negated else same, counts)
+            env.record(node, "attribute", "differs" if node.negated else "same", counts, truth)
             return truth
 
         return attr_same
@@ -232,12 +241,14 @@ class _Compiler:
         source, target = self.attribute(node.source, scope), self.attribute(node.target, scope)
         cells = [(node.source.values.index(u), node.target.values.index(v)) for u, v in node.pairs]
         shape = (len(node.source.values), len(node.target.values))
+        present = self.presence([node.source.subject, node.target.subject], scope)
 
         def table(env: Env) -> Tensor:
             allowed = torch.zeros(shape, dtype=env.grounding.dtype, device=env.grounding.device)
             allowed[tuple(zip(*cells))] = 1.0
-            truth = ((source(env) @ allowed) * target(env)).sum(-1)
-            env.record(node, "table", "table", [], truth)
+            counts = [(text, count(env)) for text, count in present]
+            truth = self.given(env, ((source(env) @ allowed) * target(env)).sum(-1), counts)
+            env.record(node, "table", "table", counts, truth)
             return truth
 
         return table
@@ -246,10 +257,13 @@ class _Compiler:
         call = self.call(node.func, node.args, scope)
         entities = (ir.ObjectSet, ir.Instance, ir.RegionSelection)
         numbers = [(i, arg.text) for i, arg in enumerate(node.args) if not isinstance(arg, entities)]
+        present = self.presence(node.args, scope)
 
         def relation(env: Env) -> Tensor:
             args, truth = call(env)
-            env.record(node, "relation", node.func, [(text, args[i]) for i, text in numbers], truth)
+            counts = [(text, count(env)) for text, count in present]
+            truth = self.given(env, truth, counts)
+            env.record(node, "relation", node.func, [(text, args[i]) for i, text in numbers] + counts, truth)
             return truth
 
         return relation
@@ -350,6 +364,27 @@ class _Compiler:
         return self.attribute(node, scope)
 
     # ------------------------------------------------------------ pieces
+    def presence(self, terms: list[Any], scope: Scope) -> list[tuple[str, Node]]:
+        """For each object set among `terms`: "parts of `text`" and how many instances have some
+        of their mask in it [B, *S] (the soft count when the set is not narrowed to a region;
+        bound instances and regions are always there, and quantifiers weigh absent slots)."""
+        found: dict[str, Node] = {}
+        for term in terms:
+            if isinstance(term, ir.ObjectSet) and f"parts of {term.text}" not in found:
+                weights = self.object_weights(term, scope, support=True)
+                found[f"parts of {term.text}"] = lambda env, weights=weights: weights(env).sum(-1)
+        return list(found.items())
+
+    @staticmethod
+    def given(env: Env, truth: Tensor, counts: list[tuple[str, Tensor]]) -> Tensor:
+        """`truth` × min(2·count, 1) of each set: a plain product, which every t-norm agrees with
+        when a set is surely there (× 1, the truth unchanged) or surely empty (× 0). Half a part
+        already counts as there, so the bend lies at 1/2, never at the whole counts of a sure
+        grounding (where a gradient would be ambiguous)."""
+        for _, count in counts:
+            truth = truth * (2.0 * count).clamp(max=1.0)
+        return truth
+
     def call(self, func: str, args: list[Any], scope: Scope) -> Callable[[Env], tuple[list[Value], Tensor]]:
         """A registered implementation applied to compiled arguments; checks the result's layout."""
         try:
@@ -369,8 +404,9 @@ class _Compiler:
 
         return apply
 
-    def object_weights(self, node: ir.ObjectSet, scope: Scope) -> Node:
-        """Per-instance weights [B, *S, K]: presence × `where` probability × fraction inside the region."""
+    def object_weights(self, node: ir.ObjectSet, scope: Scope, support: bool = False) -> Node:
+        """Per-instance weights [B, *S, K]: presence × `where` probability × fraction inside the region
+        (`support`: × "some of it is inside", min(2 × its mask's mass inside the region in pixels, 1))."""
         depth, region, var_axis = len(scope), node.region, _cell_axis(node, scope)
 
         def weights(env: Env) -> Tensor:
@@ -385,8 +421,10 @@ class _Compiler:
             mass = sums[..., MASS] + MASS_EPS
             raster = env.raster.regions[region.region]
             if var_axis is None:
-                return base * lift(sums[..., raster.select(region.cell)[1]] / mass, depth)
-            inside = sums[..., raster.cell_columns] / mass[..., None]  # [B, K, cells]
+                inside = sums[..., raster.select(region.cell)[1]]
+                return base * lift((2.0 * inside).clamp(max=1.0) if support else inside / mass, depth)
+            inside = sums[..., raster.cell_columns]  # [B, K, cells]
+            inside = (2.0 * inside).clamp(max=1.0) if support else inside / mass[..., None]
             return base * place(inside.transpose(1, 2), var_axis, depth)
 
         return weights

@@ -4,8 +4,9 @@ It collects every problem in one run of passes over the file, in this order:
 
 - `declarations`: the category line, objects, attributes, then regions (`regions`) and
   `train {}` / `logic {}` blocks (`settings`) in file order;
-- `rules`: each rule's weight and formula, typed by `formulas` and `terms`, with the
-  intervals, constants and decisions of `typed`.
+- `rules`: each rule's weight and formula, typed by `formulas` and `terms` (`sequences` for
+  `sorted` and `distinct`), with the intervals, constants and decisions of `typed`;
+- `vacuity`: the rules that a missing part would make hold by themselves (W407).
 
 `context` holds what the passes share: the diagnostics and the declared names.
 """
@@ -18,6 +19,7 @@ from dire_dsl.lang import ast, ir
 from dire_dsl.lang.check.context import CheckContext
 from dire_dsl.lang.check.declarations import check_category, check_declarations
 from dire_dsl.lang.check.rules import check_rules
+from dire_dsl.lang.check.vacuity import warn_vacuous_rules
 from dire_dsl.lang.diagnostics import Diagnostic, DiagnosticBag
 from dire_dsl.lang.signatures import REGISTRY
 
@@ -31,6 +33,7 @@ def check_program(program: ast.Program, source: str, file: str) -> tuple[ir.Chec
     category = check_category(ctx)
     check_declarations(ctx)
     rules = check_rules(ctx)
+    warn_vacuous_rules(ctx, rules)
     if ctx.bag.has_errors or category is None:
         return None, ctx.bag.sorted()
     checked = ir.CheckedProgram(

@@ -11,14 +11,15 @@ from typing import Any
 
 from dire_dsl.lang import ast, ir
 from dire_dsl.lang.check.context import suggest
-from dire_dsl.lang.check.terms import Binding, Scope, TermChecker
+from dire_dsl.lang.check.sequences import SequenceChecker
+from dire_dsl.lang.check.terms import Binding, Scope
 from dire_dsl.lang.check.typed import ATTRIBUTE, ERROR, VALUE, Typed, decide_compare, decide_connective, is_const_only
 from dire_dsl.lang.limits import MAX_RULE_CELLS
 from dire_dsl.lang.parser import canonical_int
 from dire_dsl.lang.signatures import ArgKind
 
 
-class FormulaChecker(TermChecker):
+class FormulaChecker(SequenceChecker):
     """Types the formulas of one rule; `formula` is the entry point of the rule pass."""
 
     def formula(self, node: Any, scope: Scope, where: str) -> Typed:
@@ -50,7 +51,8 @@ class FormulaChecker(TermChecker):
                     return Typed(ERROR)
         formula = ir.Comparison(op=node.op, left=left.node, right=right.node, integer=left.integer and right.integer,
                                 **self.ctx.ir_fields(node))
-        return self._decide(node, Typed(ArgKind.TRUTH, formula, decided=decide_compare(node.op, left, right)))
+        decided = _unless_empty(decide_compare(node.op, left, right), formula.left, formula.right)
+        return self._decide(node, Typed(ArgKind.TRUTH, formula, decided=decided))
 
     def _attribute_compare(self, node: ast.Compare, left: Typed, right: Typed) -> Typed:
         if node.op not in ("==", "!="):
@@ -101,7 +103,7 @@ class FormulaChecker(TermChecker):
         formula = ir.Range(value=value.node, low=low.node, high=high.node, **self.ctx.ir_fields(node))
         decided = None
         if low.high <= value.low and value.high <= high.low:
-            decided = True
+            decided = _unless_empty(True, formula.value, formula.low, formula.high)
         elif value.high < low.low or value.low > high.high:
             decided = False
         return self._decide(node, Typed(ArgKind.TRUTH, formula, decided=decided))
@@ -225,3 +227,11 @@ class FormulaChecker(TermChecker):
                            body=body.node, **self.ctx.ir_fields(node))
         return Typed(ArgKind.TRUTH, formula, decided=decided)
 
+
+
+def _unless_empty(decided: bool | None, *terms: Any) -> bool | None:
+    """A test the measurements' ranges make true still fails while a set it measures the
+    position of is empty (`ir.EMPTY_IS_ZERO`), so it is not always true: it says "there is one"."""
+    if decided and any(ir.measured_sets(term) for term in terms):
+        return None
+    return decided
