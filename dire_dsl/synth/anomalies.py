@@ -98,7 +98,9 @@ def _move(layout: SceneSampler, scene: Scene, step, rng: np.random.Generator) ->
         before = (inst.cx, inst.cy, inst.angle)
         parent = scene.get(inst.parent) if inst.parent else None
         inst.angle -= parent.angle if parent is not None else 0.0  # `place_to` reads it in the frame
-        place_to(layout, scene, inst, step.to, rng)
+        if not place_to(layout, scene, inst, step.to, rng):
+            inst.cx, inst.cy, inst.angle = before
+            continue
         carry(scene, inst, *before)
         raise_above(scene, inst)
         uids = _ids(scene, [inst.uid])

@@ -25,8 +25,9 @@ Mask = tuple[np.ndarray, int, int]  # boolean crop, its top row, its left column
 
 
 def place_to(layout: SceneSampler, scene: Scene, inst: Instance, to: PlaceTo, rng: np.random.Generator) -> bool:
-    """Put `inst` where `to` says. Its angle is read relative to its frame (its parent's box or
-    the image) and left in world terms, as the sampler leaves every placed instance."""
+    """Put `inst` where `to` says; False if it cannot (no neighbour to overlap in this image). Its
+    angle is read relative to its frame (its parent's box or the image) and left in world terms,
+    as the sampler leaves every placed instance."""
     obj = layout.spec.object(inst.obj)
     frame = Frame(layout.aspect, scene.get(inst.parent) if inst.parent else None)
     if to.cell is not None:
@@ -41,7 +42,8 @@ def place_to(layout: SceneSampler, scene: Scene, inst: Instance, to: PlaceTo, rn
     if to.at is not None:
         inst.cx, inst.cy = frame.point(sample(rng, to.at[0]), sample(rng, to.at[1]))
     elif to.overlap is not None:
-        _overlap(layout, scene, inst, to, rng)
+        if not _overlap(layout, scene, inst, to, rng):
+            return False
     else:
         _outside(layout, scene, inst, frame, rng)
         frame = Frame(layout.aspect, None)
@@ -61,6 +63,8 @@ def _cell_at(pl, u: float, v: float) -> list[int] | None:
 def _mask(inst: Instance, px: float) -> Mask:
     """The instance's shape at `px` pixels per image width (all parts, no supersampling)."""
     covs = [pc.cov for pc in part_covers(inst, px, 1)]
+    if not covs:  # too small to draw: it covers nothing
+        return np.zeros((1, 1), bool), 0, 0
     y0, x0 = min(c.y0 for c in covs), min(c.x0 for c in covs)
     out = np.zeros((max(c.y1 for c in covs) - y0, max(c.x1 for c in covs) - x0), np.float32)
     for c in covs:
@@ -78,13 +82,14 @@ def _shared(a: Mask, b: Mask) -> int:
     return int((ma[y0 - ya:y1 - ya, x0 - xa:x1 - xa] & mb[y0 - yb:y1 - yb, x0 - xb:x1 - xb]).sum())
 
 
-def _overlap(layout: SceneSampler, scene: Scene, inst: Instance, to: PlaceTo, rng: np.random.Generator) -> None:
+def _overlap(layout: SceneSampler, scene: Scene, inst: Instance, to: PlaceTo, rng: np.random.Generator) -> bool:
     """Lay `inst` on a random instance of `to.of` so that the share `to.overlap` of its area lies
-    on it; directions that keep it in the image and off every other part are preferred."""
+    on it; directions that keep it in the image and off every other part are preferred. False
+    when the image has no such neighbour (a random count drew none)."""
     skip = {inst.uid, *(d.uid for d in scene.descendants(inst.uid))}
     cands = [i for i in scene.of(to.of or inst.obj) if i.uid not in skip]
     if not cands:
-        return
+        return False
     nb = cands[int(rng.integers(len(cands)))]
     inst.meta["on"] = nb.uid
     share = sample(rng, to.overlap)
@@ -113,10 +118,11 @@ def _overlap(layout: SceneSampler, scene: Scene, inst: Instance, to: PlaceTo, rn
         if not (ex <= inst.cx <= 1 - ex and ey <= inst.cy <= 1 / layout.aspect - ey):
             continue
         if layout.is_free(inst, others, 0.002):
-            return
+            return True
         best = best or (inst.cx, inst.cy)
     if best is not None:
         inst.cx, inst.cy = best
+    return True
 
 
 def _outside(layout: SceneSampler, scene: Scene, inst: Instance, frame: Frame, rng: np.random.Generator) -> None:

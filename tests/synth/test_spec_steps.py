@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dire_dsl.data.errors import SpecError
+from dire_dsl.data.errors import DataError, SpecError
 from dire_dsl.synth.image import make_image, renderer_for
 from dire_dsl.synth.spec.load import load_spec
 
@@ -163,6 +163,15 @@ def test_default_add_is_unchanged(tmp_path: Path) -> None:
     res = image(spec)
     new = next(i for i in res.scene.of("pill") if i.added)
     assert sum(1 for i in res.scene.of("pill") if i.cell == new.cell) == 2
+
+
+def test_no_neighbour_in_an_image_is_an_error_naming_the_recipe(tmp_path: Path) -> None:
+    """A neighbour with a random count may be absent: the step is retried, then reported."""
+    spec = spec_with(tmp_path, recipe('{ op = "add", object = "pill", to = { overlap = 0.3, of = "pin" } }'))
+    spec = spec.model_copy(update={"objects": [o.model_copy(update={"count": (0, 0)}) if o.id == "pin" else o
+                                               for o in spec.objects]})
+    with pytest.raises(DataError, match="anomaly recipe 'defect' made no visible change"):
+        image(spec)
 
 
 # ---------------------------------------------------------------- random members of a family
