@@ -356,6 +356,7 @@ looks.short = { size = [0.18, 0.08] }
     ('{ op = "swap", name = "item", pick = 7 }', "steps[0].pick", "at most 6"),
     ('{ op = "swap", objects = ["pill", "pin"], pick = 2 }', "steps[0]", "drop `pick` or use `name`"),
     ('{ op = "remove", object = "pill", name = "item" }', "steps[0](item)", "not both"),
+    ('{ op = "remove", name = "item", pick = 2 }', "steps[0](item)", "write n = 2"),
     ('{ op = "break", on = "tip" }', "steps[0]", "add `object` or `name`"),
     ('{ op = "break", object = "pin", on = "middle" }', "steps[0].on", "unknown part 'middle'"),
     ('{ op = "crack", object = "pin", on = 1.5 }', "steps[0].on", "0..1"),

@@ -342,6 +342,14 @@ def _one_target(step: Any, fields: tuple[str, str]) -> Any:
     return step
 
 
+def _n_not_pick(data: Any) -> Any:
+    """`pick` counts the members a swap trades; a step with `n` counts with `n`: say so."""
+    if isinstance(data, dict) and "pick" in data:
+        raise ValueError(f"this step counts its instances with `n`, not `pick` (only swap has `pick`); "
+                         f"write n = {data['pick']!r}")
+    return data
+
+
 class PlaceTo(_Model):
     """Where an added or moved instance goes: exactly one of `cell`, `at`, `overlap`, `outside`.
 
@@ -391,6 +399,11 @@ class RemoveStep(_Step):
     n: int | Literal["all"] = 1
     with_children: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _pick(cls, data: Any) -> Any:
+        return _n_not_pick(data)
+
     @model_validator(mode="after")
     def _target(self) -> RemoveStep:
         return _one_target(self, ("object", "name"))
@@ -406,6 +419,11 @@ class AddStep(_Step):
     n: int = Field(1, ge=1, le=64)
     to: PlaceTo | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _pick(cls, data: Any) -> Any:
+        return _n_not_pick(data)
+
     @model_validator(mode="after")
     def _target(self) -> AddStep:
         return _one_target(self, ("object", "name"))
@@ -419,6 +437,11 @@ class MoveStep(_Step):
     name: str | None = None
     n: int = Field(1, ge=1, le=64)
     to: PlaceTo
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pick(cls, data: Any) -> Any:
+        return _n_not_pick(data)
 
     @model_validator(mode="after")
     def _target(self) -> MoveStep:
