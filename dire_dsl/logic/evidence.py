@@ -106,11 +106,12 @@ def rule_objects(rule: ir.RuleDef) -> tuple[str, ...]:
 
 
 def atom_mentions(rule: ir.RuleDef, atom: Atom) -> Mentions:
-    """What an atom measures: the IR node at the atom's span, or the whole rule if none matches."""
-    for node in _walk(rule.formula):
-        if _same_span(getattr(node, "span", None), atom.span):
-            return mentions(node)
-    return mentions(rule.formula)
+    """What an atom measures: the IR node at the atom's span (of the atom's own text, where one
+    written form stands for several tests, as `sorted(...)` does), or the whole rule if none matches."""
+    at_span = [node for node in _walk(rule.formula) if _same_span(getattr(node, "span", None), atom.span)]
+    same_text = [node for node in at_span if getattr(node, "text", None) == atom.text]
+    found = same_text or at_span
+    return mentions(found[0]) if found else mentions(rule.formula)
 
 
 class _Places:
