@@ -38,23 +38,32 @@ HOLDS = 0.5
 _ATOM_NODES = (ir.Comparison, ir.Range, ir.AttributeIs, ir.AttributeSame, ir.Table, ir.Predicate)
 
 
+Place = tuple[int, int, str]
+"""Where an atom is: (line, column) of its text, and the text itself, since one written form
+(`sorted(...)`, `distinct(...)`) stands for several tests at one place."""
+
+
+def place(node: ir.IRNode | Atom) -> Place:
+    return node.span.line, node.span.column, node.text
+
+
 @dataclass(frozen=True)
 class Context:
     """Where an atom sits in its rule: the atom that must hold for it to matter (if any), and
     whether it is one alternative among others (under or, not, exists)."""
 
-    condition: tuple[int, int] | None = None
+    condition: Place | None = None
     condition_text: str = ""
     optional: bool = False
 
 
-def atom_contexts(formula: ir.Formula) -> dict[tuple[int, int], Context]:
-    """Each atom's context, keyed by its (line, column)."""
-    found: dict[tuple[int, int], Context] = {}
+def atom_contexts(formula: ir.Formula) -> dict[Place, Context]:
+    """Each atom's context, keyed by its place."""
+    found: dict[Place, Context] = {}
 
     def walk(node: ir.Formula, context: Context) -> None:
         if isinstance(node, _ATOM_NODES):
-            found[(node.span.line, node.span.column)] = context
+            found[place(node)] = context
         elif isinstance(node, ir.Not):
             walk(node.operand, Context(context.condition, context.condition_text, True))
         elif isinstance(node, ir.Quantifier):
@@ -66,7 +75,7 @@ def atom_contexts(formula: ir.Formula) -> dict[tuple[int, int], Context]:
                 antecedent = list(_atoms(node.left))
                 if len(antecedent) == 1 and context.condition is None:
                     only = antecedent[0]
-                    context = Context((only.span.line, only.span.column), only.text, context.optional)
+                    context = Context(place(only), only.text, context.optional)
                 elif antecedent:
                     context = Context(context.condition, context.condition_text, True)
                 walk(node.right, context)
@@ -143,15 +152,15 @@ class RuleReading:
         return sum(t >= HOLDS for t in self.truths)
 
 
-def constant_bounds(formula: ir.Formula) -> dict[tuple[int, int], tuple[float | None, ...]]:
+def constant_bounds(formula: ir.Formula) -> dict[Place, tuple[float | None, ...]]:
     """Each comparison's right side and each range's ends as numbers (None where measured),
-    keyed by the atom's (line, column): constants as the compiler folds them (`-0.1`, `1 / 3`)."""
-    bounds: dict[tuple[int, int], tuple[float | None, ...]] = {}
+    keyed by the atom's place: constants as the compiler folds them (`-0.1`, `1 / 3`)."""
+    bounds: dict[Place, tuple[float | None, ...]] = {}
     for node in _atoms(formula):
         if isinstance(node, ir.Comparison):
-            bounds[(node.span.line, node.span.column)] = (constant_value(node.right),)
+            bounds[place(node)] = (constant_value(node.right),)
         elif isinstance(node, ir.Range):
-            bounds[(node.span.line, node.span.column)] = (constant_value(node.low), constant_value(node.high))
+            bounds[place(node)] = (constant_value(node.low), constant_value(node.high))
     return bounds
 
 
@@ -194,7 +203,7 @@ class RulesReader:
                          for rule in program.rules if rule.name not in self.skipped}
         self._contexts = {rule.name: atom_contexts(rule.formula) for rule in program.rules}
         self._bounds = {rule.name: constant_bounds(rule.formula) for rule in program.rules}
-        self._atoms: dict[tuple[str, int, int], AtomReading] = {}
+        self._atoms: dict[tuple[str, int, int, str], AtomReading] = {}
         self.images = 0
 
     def add(self, grounding: Grounding) -> None:
@@ -207,18 +216,18 @@ class RulesReader:
             reading = self.readings[name]
             reading.truths.extend(output.truth[:, index].float().cpu().tolist())
             atoms = output.atoms.get(name, [])
-            by_place = {(a.span.line, a.span.column): a for a in atoms}
+            by_place = {place(a): a for a in atoms}
             for atom in atoms:
                 self._add_atom(reading, atom, by_place)
 
-    def _add_atom(self, reading: RuleReading, atom: Atom, by_place: dict[tuple[int, int], Atom]) -> None:
-        place = (atom.span.line, atom.span.column)
-        described = _bound_of(atom, self._bounds[reading.rule].get(place, (None,)))
+    def _add_atom(self, reading: RuleReading, atom: Atom, by_place: dict[Place, Atom]) -> None:
+        where = place(atom)
+        described = _bound_of(atom, self._bounds[reading.rule].get(where, (None,)))
         if described is None:
             return
         measured, op, bound, values = described
-        key = (reading.rule, *place)
-        context = self._contexts[reading.rule].get(place, Context())
+        key = (reading.rule, *where)
+        context = self._contexts[reading.rule].get(where, Context())
         if key not in self._atoms:
             self._atoms[key] = AtomReading(reading.rule, atom.text, atom.span.line, atom.span.column, measured, op,
                                            bound, context)

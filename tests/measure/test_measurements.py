@@ -144,7 +144,7 @@ def test_atom_contexts(rule: str, condition: str, optional: bool) -> None:
     target = "area(p) <= 0.1" if "area(p) <= 0.1" in rule else "area(part) <= 0.1"
     node = _node(formula, target)
     assert node is not None
-    context = atom_contexts(formula)[(node.span.line, node.span.column)]  # type: ignore[attr-defined]
+    context = atom_contexts(formula)[(node.span.line, node.span.column, target)]  # type: ignore[attr-defined]
     assert (context.condition_text, context.optional) == (condition, optional)
 
 
@@ -153,3 +153,14 @@ def test_values_that_are_not_finite_are_left_out() -> None:
     reader = read_rules(program, [_grounding(program, [[(4, 5, "a")]])])  # no part of kind b: x / 0
     _, atom = _only_atom(reader)
     assert atom.values == [] and atom.summary()["n"] == 0
+
+
+def test_each_test_a_sequence_stands_for_is_read_on_its_own() -> None:
+    program = _program("rule order:\n    sorted(part by x).kind == [a, b]\n")
+    reader = read_rules(program, [_grounding(program, [[(4, 5, "a"), (2, 10, "b")], [(6, 5, "a"), (3, 3, "b")]])])
+    (reading,) = reader.readings.values()
+    assert [(atom.measured, atom.op, atom.bound) for atom in reading.atoms] == [
+        ("count(part)", "==", (2.0,)), ("count(part where kind == a)", "==", (1.0,)),
+        ("count(part where kind == b)", "==", (1.0,))]
+    assert all(atom.values == [2.0, 2.0] if i == 0 else atom.values == [1.0, 1.0]
+               for i, atom in enumerate(reading.atoms))
