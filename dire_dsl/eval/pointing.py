@@ -42,9 +42,18 @@ def defect_objects(category_root: str | Path) -> dict[str, set[str]] | None:
     names = {obj.id: obj.name or obj.id for obj in spec.objects}
     out: dict[str, set[str]] = {}
     for anomaly in spec.anomalies:
-        objects = {names.get(step.object, step.object) for step in anomaly.steps if getattr(step, "object", None)}
-        out[anomaly.name] = objects
+        out[anomaly.name] = {found for step in anomaly.steps for found in _step_objects(step, names)}
     return out
+
+
+def _step_objects(step: object, names: dict[str, str]) -> set[str]:
+    """The DSL objects one recipe step changes: its `object`, each of its `objects` (a swap), or
+    the family it picks from by `name`."""
+    ids = [getattr(step, "object", None), *(getattr(step, "objects", None) or [])]
+    found = {names.get(ident, ident) for ident in ids if ident}
+    if getattr(step, "name", None):
+        found.add(step.name)
+    return found
 
 
 def pointing(report: EvalReport, program: CheckedProgram, changed: dict[str, set[str]]) -> PointingResult:

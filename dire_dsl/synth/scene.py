@@ -227,8 +227,10 @@ class SceneSampler:
                 obj_attrs[aname] = scene.links[ref]
             elif a.per == "object" and template is not None:
                 obj_attrs[aname] = template.attributes.get(aname, a.values[0])
+        # an extra part of an object coloured once per image takes that image's colour
+        image_color = template.color if template is not None and obj.color.per == "image" else None
         for j in range(n):
-            inst = self._new_instance(obj, obj, next_index + j, rng, scene, obj_attrs, {}, None)
+            inst = self._new_instance(obj, obj, next_index + j, rng, scene, obj_attrs, {}, image_color)
             inst.added = True
             ok = place(scene, inst, rng) if place is not None else self._place_extra(scene, obj, inst, rng)
             if ok:

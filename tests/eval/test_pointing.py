@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from dire_dsl.eval.evaluate import EvalReport, ImageRecord, evaluate
 from dire_dsl.eval.pointing import defect_objects, pointing
 from dire_dsl.lang.program import load_rules
+from dire_dsl.synth.spec.load import load_spec
 
 
 def test_defect_objects_use_the_rules_names(tiny_loco: Path) -> None:
@@ -41,3 +43,11 @@ def test_pointing_counts_the_most_violated_rule(tiny_run: Path, tiny_loco: Path,
     assert staged.rate == pytest.approx(1 / 3)
     assert staged.per_defect == {"missing_pushpin": 0.5, "missing_separator": 0.0}
     assert len(staged.misses) == 2 and "no rule violated" in staged.misses[1]
+
+
+def test_defect_objects_of_steps_by_name_and_swaps(tmp_path: Path) -> None:
+    spec = load_spec(Path(__file__).parents[2] / "examples" / "crayon_box" / "crayon_box.toml")
+    (tmp_path / "synloco.json").write_text(json.dumps({"spec": spec.model_dump(mode="json")}), encoding="utf-8")
+    changed = defect_objects(tmp_path)
+    assert changed is not None
+    assert changed["out_of_order"] == {"crayon"} and changed["sticker_off_box"] == {"sticker"}

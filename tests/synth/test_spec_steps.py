@@ -441,3 +441,17 @@ def test_docs_crayons_sticker_off_box_broken_tip_cracked_box(crayons) -> None:
     mask = res.regions[0]
     assert not (mask & ~res.visible[res.scene.of("box")[0].uid]).any() and 10 < mask.sum() < 200
     assert (good.image.astype(int).sum(2)[mask] - res.image.astype(int).sum(2)[mask]).mean() > 60
+
+
+def test_an_added_part_takes_the_colour_its_object_has_in_that_image(tmp_path: Path) -> None:
+    per_image = TRAY.replace('color = [240, 240, 236]',
+                             'color = { palette = [[200, 60, 50], [50, 90, 150], [60, 120, 70]], per = "image" }')
+    path = tmp_path / "tray.toml"
+    path.write_text(per_image + recipe('{ op = "add", object = "pill", to = { overlap = 0.3 } }'), encoding="utf-8")
+    spec = load_spec(path)
+    colours = set()
+    for index in range(6):
+        pills = image(spec, index=index).scene.of("pill")
+        assert any(pill.added for pill in pills) and len({tuple(pill.color) for pill in pills}) == 1
+        colours.add(tuple(pills[0].color))
+    assert len(colours) > 1  # still drawn once per image
