@@ -56,10 +56,13 @@ def _members(scene: Scene, step) -> list[Instance]:
 
 def _unlike(cands: list[Instance], k: int, rng: np.random.Generator) -> list[Instance]:
     """`k` random instances, unlike each other where the scene allows: two parts of one kind and
-    one look trading places would change nothing visible."""
+    one look trading places would change nothing visible. Parts with attributes are told apart
+    by their values (two jars with yellow lids are alike, whatever their object ids), others
+    by their object."""
     first, rest, seen = [], [], set()
     for j in rng.permutation(len(cands)).tolist():
-        look = (cands[j].obj, tuple(sorted(cands[j].attributes.items())))
+        values = tuple(sorted(cands[j].attributes.items()))
+        look = values if values else cands[j].obj
         (rest if look in seen else first).append(cands[j])
         seen.add(look)
     return (first + rest)[:k]

@@ -455,3 +455,31 @@ def test_an_added_part_takes_the_colour_its_object_has_in_that_image(tmp_path: P
         assert any(pill.added for pill in pills) and len({tuple(pill.color) for pill in pills}) == 1
         colours.add(tuple(pills[0].color))
     assert len(colours) > 1  # still drawn once per image
+
+
+def test_a_swap_by_name_trades_parts_whose_values_differ(tmp_path: Path) -> None:
+    """Two jars with yellow lids are alike whatever their object ids: trading them changes
+    nothing a rule (or a person) can see, so a swap picks jars whose lids differ."""
+    lids = [("jar_red", "red"), ("jar_yellow_1", "yellow"), ("jar_yellow_2", "yellow")]
+    jars = "".join(f"""
+[[objects]]
+id = "{ident}"
+name = "jar"
+shape = "rect"
+size = [0.08, 0.16]
+placement = {{ kind = "at", at = [{0.2 + 0.25 * k:.2f}, 0.5] }}
+[objects.attributes.lid]
+values = ["red", "yellow"]
+fixed = "{lid}"
+looks.red = {{ color = [200, 40, 40] }}
+looks.yellow = {{ color = [230, 200, 40] }}
+""" for k, (ident, lid) in enumerate(lids))
+    path = tmp_path / "rack.toml"
+    path.write_text('category = "rack"\n[canvas]\naspect = 1.5\nbackground = [70, 70, 74]\n' + jars
+                    + recipe('{ op = "swap", name = "jar" }'), encoding="utf-8")
+    spec = load_spec(path)
+    for seed in range(8):
+        good, res = make_image(spec, SIZE, seed, "test", 0), image(spec, seed=seed)
+        moved = {i.attributes["lid"] for i in res.scene.instances
+                 if abs(i.cx - good.scene.of(i.obj)[0].cx) > 0.01}
+        assert moved == {"red", "yellow"}, seed
