@@ -83,8 +83,7 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
         if not resume:
             config = config.model_copy(update={
                 "slots": slots_for(data.max_instances),
-                "peak_separation": {name: round(PEAK_SEPARATION * size, 4) for name, size in data.largest.items()},
-                "ridge_reach": {name: round(RIDGE_REACH * size, 4) for name, size in data.sizes.items()},
+                **merging_reach(data, overrides),
             })
         run = _open_run(out, config, source, resume=resume, force=force, rank=rank)
         if rank == 0 and data.pseudo_labels is not None:
@@ -97,6 +96,28 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
             run.write_calibration(calibration)
         barrier()
     return TrainedRun(run, program, config, detector, calibration, data.pseudo_labels)
+
+
+def merging_reach(data: TrainData, overrides: dict[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Per object, how far apart two centre peaks may be and still be merged into one instance
+    (`peak_separation`, `ridge_reach`, see `dire_dsl.vision.instances`), from its annotated sizes.
+
+    Objects whose annotated instances overlap (`dire_dsl.train.dataset.touching_objects`) get 0
+    for both: every two neighbours are joined by the mask there, so merging peaks that the mask
+    joins merged overlapping instances into one (issue 18: 9.3 read for 11 washers), and no gap
+    between masks can tell them apart; only the 3×3 window of the peak search keeps them apart.
+    Values given in `overrides` (per object) win over the derived ones: the knob to set an
+    object's reach by hand, e.g. `{"peak_separation": {"washer": 0.0}}` or back to a size.
+    """
+    derived = {
+        "peak_separation": {name: 0.0 if name in data.touching else round(PEAK_SEPARATION * size, 4)
+                            for name, size in data.largest.items()},
+        "ridge_reach": {name: 0.0 if name in data.touching else round(RIDGE_REACH * size, 4)
+                        for name, size in data.sizes.items()},
+    }
+    for key, values in derived.items():
+        values.update((overrides or {}).get(key) or {})
+    return derived
 
 
 RESUME_MAY_CHANGE = ("device",)

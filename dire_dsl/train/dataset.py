@@ -52,6 +52,47 @@ class TrainData:
     largest: dict[str, float] = field(default_factory=dict)  # object -> largest size (see largest_sizes)
     # unsupervised / prompts grounding: which images were pseudo-annotated and how (RUN/pseudo_labels.json)
     pseudo_labels: dict[str, Any] | None = None
+    touching: list[str] = field(default_factory=list)  # objects whose annotated instances overlap (touching_objects)
+
+
+TOUCHING_SHARE = 0.2
+"""Share of an object's annotated instances that must overlap another instance of it for the
+object's centre peaks never to be merged (`dire_dsl.train.api.merging_reach`): an overlap that
+is the product's layout shows in most images, a pair that brushes once in a few images
+(scattered screws) is not a layout."""
+CONTACT_SIDE = 0.4
+"""How long the boundary two instances share must be, as a fraction of the instance's long side
+(bounding box), to count as overlapping: overlapping discs share an arc about as long as they
+are wide (0.8-0.94 on examples/overlap), walls of a grid of separators meeting end to end
+only their thickness (pushpins: at most 0.22)."""
+
+
+def touching_objects(components: list[list[Component]], share: float = TOUCHING_SHARE) -> list[str]:
+    """Objects at least `share` of whose annotated instances overlap another instance of the same
+    object: their visible masks meet (8-connected) along at least CONTACT_SIDE of the instance's
+    long side, so the masks give no gap to count by. `components`: per annotated image, its instances.
+    None of the five SynLOCO categories has such an object (pushpins' separator walls meet
+    end to end over their thickness only)."""
+    touching: dict[str, list[bool]] = {}
+    for parts in components:
+        for c in parts:
+            grown = _grow(c.mask)
+            ys, xs = np.nonzero(c.mask)
+            side = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1) if ys.size else 0
+            contact = max([int((grown & o.mask).sum()) for o in parts if o is not c and o.object == c.object],
+                          default=0)
+            touching.setdefault(c.object, []).append(side > 0 and contact >= CONTACT_SIDE * side)
+    return sorted(name for name, flags in touching.items() if flags and sum(flags) >= share * len(flags))
+
+
+def _grow(mask: np.ndarray) -> np.ndarray:
+    """The mask and its 8 neighbours."""
+    grown = mask.astype(bool).copy()
+    grown[1:] |= mask[:-1]
+    grown[:-1] |= mask[1:]
+    grown[:, 1:] |= grown[:, :-1].copy()
+    grown[:, :-1] |= grown[:, 1:].copy()
+    return grown
 
 
 def _as_tensor(images: list[np.ndarray]) -> Tensor:
@@ -83,7 +124,8 @@ def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: Hea
     return TrainData(_as_tensor(normals), annotated, grounded.targets, _as_tensor(validation) if validation else
                      torch.zeros(0, 3, *hw, dtype=torch.uint8), anomalies, max(grounded.max_instances, 1), names,
                      typical_sizes(annotated_parts) if grounded.sizes is None else grounded.sizes,
-                     largest_sizes(annotated_parts) if grounded.largest is None else grounded.largest, grounded.record)
+                     largest_sizes(annotated_parts) if grounded.largest is None else grounded.largest, grounded.record,
+                     touching_objects([components[i] for i in annotated if i in components]))
 
 
 def _synthesize(program: ir.CheckedProgram, normals: list[np.ndarray], annotated: list[int],
