@@ -26,6 +26,15 @@ def _counts_by_id(scene) -> dict[str, int]:
     return out
 
 
+def _step_ids(spec, step) -> list[str]:  # type: ignore[no-untyped-def]
+    """The object ids a step acts on: its `object`, its `objects`, or the family it names."""
+    if getattr(step, "object", None):
+        return [step.object]
+    if getattr(step, "objects", None):
+        return list(step.objects)
+    return [obj.id for obj in spec.objects if obj.coco_name == step.name]
+
+
 @pytest.mark.parametrize(("spec_name", "recipe_name"), CASES, ids=[f"{Path(s).stem}-{r}" for s, r in CASES])
 def test_recipe_produces_its_anomaly(spec_name: str, recipe_name: str) -> None:
     spec = load_spec(spec_name)
@@ -40,28 +49,28 @@ def test_recipe_produces_its_anomaly(spec_name: str, recipe_name: str) -> None:
         assert diff[union].mean() > 12, "the marked region does not change visibly"
         n0, n1 = _counts_by_id(good.scene), _counts_by_id(bad.scene)
         for step in recipe.steps:
+            ids = _step_ids(spec, step)  # `object`, `objects`, or every member of the family `name`
+            before_n, after_n = sum(n0.get(o, 0) for o in ids), sum(n1.get(o, 0) for o in ids)
             if step.op == "remove":
-                expected = 0 if step.n == "all" else n0.get(step.object, 0) - step.n
-                assert n1.get(step.object, 0) == expected
+                assert after_n == (0 if step.n == "all" else before_n - step.n)
             elif step.op == "add":
-                assert n1.get(step.object, 0) == n0.get(step.object, 0) + step.n
+                assert after_n == before_n + step.n
             elif step.op == "count":
-                assert n1.get(step.object, 0) == step.n
+                assert after_n == step.n
             elif step.op == "attr":
-                before = [i.attributes[step.attribute] for i in good.scene.of(step.object)]
-                after = [i.attributes[step.attribute] for i in bad.scene.of(step.object)]
+                before = [i.attributes[step.attribute] for o in ids for i in good.scene.of(o)]
+                after = [i.attributes[step.attribute] for o in ids for i in bad.scene.of(o)]
                 assert before != after
-                partners = link_partners(spec, step.object, step.attribute)
+                partners = link_partners(spec, step.object, step.attribute) if step.object else []
                 if partners:  # the edited value no longer satisfies the link table
                     link = spec.link_of(step.object, step.attribute)
                     row = {f"{o}.{a}": bad.scene.of(o)[0].attributes[a] for o, a in
                            [tuple(r.split(".")) for r in link.attributes] if bad.scene.of(o)}
                     assert [row.get(r) for r in link.attributes] not in link.rows
             elif step.op in ("modify", "swap", "mirror"):
-                objs = [step.object] if hasattr(step, "object") else list(step.objects)
-                geo0 = [(i.cx, i.cy, i.w, i.h, i.angle, tuple(sorted(i.params.items()))) for o in objs
+                geo0 = [(i.cx, i.cy, i.w, i.h, i.angle, tuple(sorted(i.params.items()))) for o in ids
                         for i in good.scene.of(o)]
-                geo1 = [(i.cx, i.cy, i.w, i.h, i.angle, tuple(sorted(i.params.items()))) for o in objs
+                geo1 = [(i.cx, i.cy, i.w, i.h, i.angle, tuple(sorted(i.params.items()))) for o in ids
                         for i in bad.scene.of(o)]
                 assert geo0 != geo1
         if all(s.op in STRUCTURAL_OPS for s in recipe.steps):  # pixels only: same scene
