@@ -72,10 +72,20 @@ def head_descriptors(features: Tensor) -> Tensor:
 
 
 def nearest_distance(queries: Tensor, memory: Tensor, chunk: int = 4096) -> Tensor:
-    """Distance of each query row to its nearest memory row (chunked to bound memory use)."""
+    """Distance of each query row to its nearest memory row (chunked to bound memory use).
+
+    Squared distances |q|² − 2q·m + |m|² come from one matrix product per chunk, as
+    `torch.cdist` computes them for inputs this large, but the minimum is taken before the
+    square root, not after a root of every pair: 1.09-1.23x faster on 2 CPU threads (1.12x in 11 rounds), for the
+    search that is three quarters of inference (`benchmarks/nearest_speed.py`)."""
     if memory.numel() == 0:
         return torch.zeros(queries.shape[0], dtype=queries.dtype, device=queries.device)
-    out = [torch.cdist(part, memory).amin(dim=1) for part in queries.split(chunk)]
+    memory = memory.to(queries.dtype)
+    norms, transposed = memory.pow(2).sum(dim=1), memory.T
+    out = []
+    for part in queries.split(chunk):
+        nearest = torch.addmm(norms, part, transposed, alpha=-2.0).amin(dim=1) + part.pow(2).sum(dim=1)
+        out.append(nearest.clamp_min(0.0).sqrt())
     return torch.cat(out)
 
 
