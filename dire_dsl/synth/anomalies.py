@@ -27,7 +27,7 @@ from dire_dsl.synth.placing import carry, place_to, raise_above
 from dire_dsl.synth.render import Renderer, visible_masks
 from dire_dsl.synth.scene import Instance, ObjectOverride, Scene, SceneSampler, link_partners, sample
 from dire_dsl.synth.shapes import rasterize
-from dire_dsl.synth.spec.models import STRUCTURAL_OPS, AnomalySpec, PlaceTo
+from dire_dsl.synth.spec.models import STRUCTURAL_OPS, AnomalySpec, CrackStep, PlaceTo, ScratchStep
 
 
 @dataclass
@@ -66,6 +66,19 @@ def _unlike(cands: list[Instance], k: int, rng: np.random.Generator) -> list[Ins
         (rest if look in seen else first).append(cands[j])
         seen.add(look)
     return (first + rest)[:k]
+
+
+def _darken_along(canvas: np.ndarray, pts: np.ndarray, step: ScratchStep | CrackStep,
+                  vis: np.ndarray) -> np.ndarray | None:
+    """Darken `canvas` by `step.tone` along the polyline `pts`, `step.width` wide, on the visible
+    pixels `vis`: the stroke's mask, or None when under 3 pixels of it show (a scratch, a crack)."""
+    H, W = vis.shape
+    alpha = _stroke(pts, max(1.0, step.width * W), H, W) * vis
+    mask = alpha > 0.3
+    if mask.sum() < 3:
+        return None
+    canvas += alpha[..., None] * (np.clip(canvas * step.tone, 0, 255) - canvas)
+    return mask
 
 
 def _trade_places(scene: Scene, picked: list[Instance]) -> None:
@@ -322,19 +335,15 @@ def apply_structural(step, renderer: Renderer, scene: Scene, canvas: np.ndarray,
             d = np.array([math.cos(phi), math.sin(phi)])
             nrm = np.array([-d[1], d[0]])
             pts = np.array([px, py]) + t * length * d + (1 - 4 * t**2) * bend * nrm
-            alpha = _stroke(pts, max(1.0, step.width * W), H, W) * vis
-            mask = alpha > 0.3
-            if mask.sum() < 3:
+            mask = _darken_along(canvas, pts, step, vis)
+            if mask is None:
                 continue
-            canvas += alpha[..., None] * (np.clip(canvas * step.tone, 0, 255) - canvas)
             return mask
         if step.op == "crack":
             pts = _crack(np.array([px, py]), inward, max(6.0, sample(rng, step.size) * size_obj), rng)
-            alpha = _stroke(pts, max(1.0, step.width * W), H, W) * vis
-            mask = alpha > 0.3
-            if mask.sum() < 3:
+            mask = _darken_along(canvas, pts, step, vis)
+            if mask is None:
                 continue
-            canvas += alpha[..., None] * (np.clip(canvas * step.tone, 0, 255) - canvas)
             return mask
         if step.op == "contamination":
             d = max(3.0, sample(rng, step.size) * W)

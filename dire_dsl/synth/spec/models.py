@@ -390,7 +390,20 @@ class PlaceTo(_Model):
         return self
 
 
-class RemoveStep(_Step):
+class _CountedStep(_Step):
+    """A step on `n` instances of an object (`object`) or of a family (`name`), never both."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pick(cls, data: Any) -> Any:
+        return _n_not_pick(data)
+
+    @model_validator(mode="after")
+    def _target(self) -> _CountedStep:
+        return _one_target(self, ("object", "name"))
+
+
+class RemoveStep(_CountedStep):
     """Remove `n` random instances (or "all") of an object or family; children go too by default."""
 
     op: Literal["remove"]
@@ -399,17 +412,8 @@ class RemoveStep(_Step):
     n: int | Literal["all"] = 1
     with_children: bool = True
 
-    @model_validator(mode="before")
-    @classmethod
-    def _pick(cls, data: Any) -> Any:
-        return _n_not_pick(data)
 
-    @model_validator(mode="after")
-    def _target(self) -> RemoveStep:
-        return _one_target(self, ("object", "name"))
-
-
-class AddStep(_Step):
+class AddStep(_CountedStep):
     """Add `n` extra instances of an object (or of a random member of a family), placed by its own
     placement rule or by `to`."""
 
@@ -419,17 +423,8 @@ class AddStep(_Step):
     n: int = Field(1, ge=1, le=64)
     to: PlaceTo | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _pick(cls, data: Any) -> Any:
-        return _n_not_pick(data)
 
-    @model_validator(mode="after")
-    def _target(self) -> AddStep:
-        return _one_target(self, ("object", "name"))
-
-
-class MoveStep(_Step):
+class MoveStep(_CountedStep):
     """Move `n` random instances of an object or family (children along) to the place `to`."""
 
     op: Literal["move"]
@@ -437,15 +432,6 @@ class MoveStep(_Step):
     name: str | None = None
     n: int = Field(1, ge=1, le=64)
     to: PlaceTo
-
-    @model_validator(mode="before")
-    @classmethod
-    def _pick(cls, data: Any) -> Any:
-        return _n_not_pick(data)
-
-    @model_validator(mode="after")
-    def _target(self) -> MoveStep:
-        return _one_target(self, ("object", "name"))
 
 
 class CountStep(_Step):
