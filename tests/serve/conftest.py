@@ -1,0 +1,42 @@
+"""The service on the session's tiny trained run, and test images of each kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from dire_dsl.serve.app import create_app
+from dire_dsl.serve.limits import Limits
+
+LIMITS = Limits(max_bytes=200_000, max_pixels=1_000_000, max_batch=3)
+"""Small enough to test each refusal with small bodies; every test image is well inside."""
+
+
+@pytest.fixture(scope="session")
+def app(tiny_run: Path) -> FastAPI:
+    return create_app(tiny_run, limits=LIMITS)
+
+
+@pytest.fixture()
+def client(app: FastAPI) -> TestClient:
+    return TestClient(app)
+
+
+@pytest.fixture(scope="session")
+def test_images(tiny_loco: Path) -> dict[str, Path]:
+    """One image per test folder: good, logical_anomalies, structural_anomalies."""
+    test = tiny_loco / "pushpins" / "test"
+    return {kind: test / kind / "000.png" for kind in ("good", "logical_anomalies", "structural_anomalies")}
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny run exported by `dire export` (parity-checked on its validation normals)."""
+    from dire_dsl.deploy.export import export_run
+
+    out = tmp_path_factory.mktemp("tiny_onnx") / "model.onnx"
+    export_run(tiny_run, out)
+    return out
