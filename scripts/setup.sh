@@ -18,3 +18,13 @@ python -m pip install --quiet --upgrade pip
 # torch 2.14.1 / torchvision 0.29.1 are the versions this project is tested with.
 python -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
 python -m pip install --quiet -e ".[dev]"
+# The web page's browser test (tests/serve/test_page.py) drives Debian's chromium through chromedriver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "error: chromium and chromium-driver are missing; install them as root:" >&2
+        echo "  apt-get update && apt-get install -y chromium chromium-driver" >&2
+        exit 1
+    fi
+    apt-get update --quiet
+    DEBIAN_FRONTEND=noninteractive apt-get install --quiet --yes chromium chromium-driver
+fi
