@@ -28,7 +28,7 @@ from dire_dsl.logic.grounding import Grounding
 from dire_dsl.logic.operators import FuzzyLogic, threshold_scale
 from dire_dsl.logic.regions import MASS, Raster, RasterCache, cell_labels, moments
 from dire_dsl.logic.semantics import semantics_from_settings
-from dire_dsl.logic.tensors import MASS_EPS, lift, place
+from dire_dsl.logic.tensors import MASS_EPS, full_precision, lift, place
 
 WEIGHT_EPS = 1e-3
 """Instance weight added when averaging attributes over a set: an empty set is uniform."""
@@ -126,7 +126,7 @@ class CompiledRules(nn.Module):
         """Rule truths in the grounding's dtype. Mixed precision (autocast) is switched off here:
         products of many truths in [0, 1] underflow in float16, and the fuzzy operators keep
         their stability margins only in float32 or wider."""
-        with torch.autocast(device_type=grounding.device.type, enabled=False):
+        with full_precision(grounding.device.type):
             env = self._env(grounding)
             truths = []
             for name, rule in zip(self.rule_names, self._rules):

@@ -16,7 +16,7 @@ from torch import Tensor
 from dire_dsl.lang.signatures import REGISTRY
 from dire_dsl.logic.entities import Entity, MeasureContext
 from dire_dsl.logic.regions import MASS, XX, XY, YY, X, Y
-from dire_dsl.logic.tensors import MASS_EPS, max_filter, pixel_inner
+from dire_dsl.logic.tensors import MASS_EPS, max_filter, pixel_inner, settled
 
 RATIO_EPS = 1e-4
 """ε of `ratio` = a·b / (b² + ε²): relative error (ε/b)², no pole, 0 when b = 0."""
@@ -153,7 +153,7 @@ def joins(ctx: MeasureContext, via: Entity, a: Entity, b: Entity) -> Tensor:
     reached = torch.minimum(_dilate(a.mask.clamp(0.0, 1.0)).expand(shape).reshape(-1, height, width), through)
     for _ in range(height + width):
         spread = torch.maximum(reached, torch.minimum(max_filter(reached), through))
-        if torch.equal(spread, reached):
+        if settled(spread, reached):
             break
         reached = spread
     end = _dilate(b.mask.clamp(0.0, 1.0)).expand(shape).reshape(-1, height, width)

@@ -9,6 +9,7 @@ what LTN's variable bookkeeping does, without copying anything to the joint doma
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -73,3 +74,19 @@ def max_filter(x: Tensor, reach: int = 1) -> Tensor:
         rows = torch.maximum(torch.maximum(padded[..., :-2, :], padded[..., 1:-1, :]), padded[..., 2:, :])
         x = torch.maximum(torch.maximum(rows[..., :-2], rows[..., 1:-1]), rows[..., 2:])
     return x
+
+
+def settled(new: Tensor, old: Tensor) -> bool:
+    """True once a fixed-point loop (`joins`, connected parts) stops changing; never while
+    `torch.export` traces one: the exported graph must run every step, since how many an image
+    needs depends on its pixels. The extra steps change nothing, so the results are the same."""
+    return not torch.compiler.is_exporting() and torch.equal(new, old)
+
+
+def full_precision(device_type: str) -> AbstractContextManager[object]:
+    """Mixed precision switched off for the block, where it is on (training under autocast); a
+    no-op otherwise, so an exported graph holds no autocast region (its ops would escape the
+    exporter's ONNX translations)."""
+    if torch.is_autocast_enabled(device_type):
+        return torch.autocast(device_type=device_type, enabled=False)
+    return nullcontext()

@@ -83,7 +83,8 @@ def nearest_distance(queries: Tensor, memory: Tensor, chunk: int = 4096) -> Tens
     memory = memory.to(queries.dtype)
     norms, transposed = memory.pow(2).sum(dim=1), memory.T
     out = []
-    for part in queries.split(chunk):
+    # an exported graph takes the whole batch at once: the chunk count would fix its batch size
+    for part in (queries,) if torch.compiler.is_exporting() else queries.split(chunk):
         nearest = torch.addmm(norms, part, transposed, alpha=-2.0).amin(dim=1) + part.pow(2).sum(dim=1)
         out.append(nearest.clamp_min(0.0).sqrt())
     return torch.cat(out)

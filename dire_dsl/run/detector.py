@@ -11,7 +11,7 @@ from dire_dsl.lang import ir
 from dire_dsl.logic.compiler import CompiledRules, compile_program
 from dire_dsl.run.appearance import WINDOW
 from dire_dsl.run.config import TrainConfig
-from dire_dsl.run.parts import CROP
+from dire_dsl.run.parts import CROP, memory_banks
 from dire_dsl.vision.backbones import create_backbone
 from dire_dsl.vision.model import GroundingModel
 
@@ -36,6 +36,7 @@ class Detector(nn.Module):
             self.register_buffer("part_memory", torch.zeros(0, 1 + 3 * CROP * CROP))
         else:
             self.part_memory = None
+        self._banks: dict[str, Tensor] | None = None
 
     @property
     def device(self) -> torch.device:
@@ -47,6 +48,19 @@ class Detector(nn.Module):
 
     def set_part_memory(self, memory: Tensor) -> None:
         self.part_memory = memory.detach().clone()
+        self._banks = None
+
+    def part_banks(self) -> dict[str, Tensor]:
+        """The per-part memory split by object (`parts.memory_banks`), kept until the memory is set,
+        loaded or moved (an exported graph holds the split banks as constants)."""
+        if self._banks is None:
+            self._banks = memory_banks(self.part_memory, self.model.layout.objects)
+        return self._banks
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Detector:
+        """`.to()`, `.cuda()`, `.float()`: the banks are split again from the moved memory."""
+        self._banks = None
+        return super()._apply(fn, recurse)
 
     def load_weights(self, tensors: dict[str, Tensor]) -> None:
         """Load saved tensors (the memory banks' sizes are only known from the file)."""
@@ -54,6 +68,7 @@ class Detector(nn.Module):
             if name in tensors and getattr(self, name, None) is not None:
                 setattr(self, name, torch.zeros_like(tensors[name]))
         self.load_state_dict(tensors)
+        self._banks = None
 
 
 def build_detector(program: ir.CheckedProgram, config: TrainConfig) -> Detector:

@@ -76,16 +76,18 @@ def part_memory(descriptors: list[dict[str, tuple[Tensor, Tensor]]], objects: tu
     return torch.cat(rows) if rows else torch.zeros(0, 1 + 3 * CROP * CROP)
 
 
-def part_distances(descriptors: dict[str, tuple[Tensor, Tensor]], memory: Tensor,
-                   objects: tuple[str, ...]) -> dict[str, Tensor]:
+def memory_banks(memory: Tensor, objects: tuple[str, ...]) -> dict[str, Tensor]:
+    """Per object its rows of the memory (cut-outs only), split once when a run is loaded: a
+    boolean selection per scored batch would give an exported graph a shape that depends on data."""
+    return {name: memory[memory[:, 0] == index, 1:] for index, name in enumerate(objects)}
+
+
+def part_distances(descriptors: dict[str, tuple[Tensor, Tensor]], banks: dict[str, Tensor]) -> dict[str, Tensor]:
     """Per object [B, S]: each present instance's distance to the nearest normal instance of its
-    object (0 for absent slots, and where the memory holds none of that object)."""
+    object in `banks` (`memory_banks`; 0 for absent slots, and where the memory holds none of that object)."""
     out = {}
-    for index, name in enumerate(objects):
-        if name not in descriptors:
-            continue
-        crops, present = descriptors[name]
-        bank = memory[memory[:, 0] == index, 1:].to(crops.dtype)
+    for name, (crops, present) in descriptors.items():
+        bank = banks[name].to(crops.dtype)
         found = nearest_distance(crops.reshape(-1, crops.shape[-1]), bank).view(present.shape)
         out[name] = torch.where(present, found, torch.zeros_like(found))
     return out

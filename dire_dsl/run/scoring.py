@@ -178,8 +178,7 @@ def score_batch(detector: torch.nn.Module, images: Tensor) -> BatchScores:
     patch = patch_distances(detector, images, out)
     parts = None
     if detector.part_memory is not None:
-        parts = part_distances(part_descriptors(images, out.grounding), detector.part_memory,
-                               detector.model.layout.objects)
+        parts = part_distances(part_descriptors(images, out.grounding), detector.part_banks())
     return BatchScores(distance, 1 - logic.s_logic, 1 - logic.truth, patch, logic, out.grounding, parts)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from dire_dsl.logic.tensors import max_filter
+from dire_dsl.logic.tensors import max_filter, settled
 
 
 @dataclass
@@ -123,7 +123,7 @@ def claimed_parts(mask_prob: Tensor, index: Tensor, live: Tensor) -> Tensor:
     labels = ids.view(1, height, width) * inside  # every part ends up labelled by its largest cell id
     for _ in range(height + width):
         spread_out = max_filter(labels) * inside
-        if torch.equal(spread_out, labels):
+        if settled(spread_out, labels):
             break
         labels = spread_out
     labels = max_filter(labels, CONFIDENT_REACH).flatten(1)  # [B, h·w], with the rim

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from dire_dsl.lang import ir
 from dire_dsl.logic.grounding import Grounding, ObjectGrounding
+from dire_dsl.logic.tensors import full_precision
 from dire_dsl.vision.backbones.base import Backbone
 from dire_dsl.vision.heads import GroundingHead, HeadLayout, HeadOutput
 from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH, extract_instances, instance_attributes, peak_radius
@@ -42,7 +43,7 @@ class GroundingModel(nn.Module):
     def forward(self, images: Tensor) -> ModelOutput:
         maps = self.backbone.forward_features(images).maps
         head = self.head(maps)
-        with torch.autocast(device_type=images.device.type, enabled=False):
+        with full_precision(images.device.type):
             return ModelOutput(self.ground(head), head, maps)
 
     def ground(self, head: HeadOutput) -> Grounding:

@@ -45,9 +45,9 @@ def test_a_bitten_part_is_farther_from_the_normal_parts_than_any_normal_part() -
     normal = [parts.part_descriptors(*scene(seed)) for seed in range(6)]
     memory = parts.part_memory(normal, ("pin",), seed=0)
     assert memory.shape == (24, 1 + 3 * parts.CROP**2) and bool((memory[:, 0] == 0).all())
-    good = parts.part_distances(parts.part_descriptors(*scene(10)), memory, ("pin",))["pin"]
+    good = parts.part_distances(parts.part_descriptors(*scene(10)), parts.memory_banks(memory, ("pin",)))["pin"]
     image, grounding = scene(11, bitten=2)
-    bad = parts.part_distances(parts.part_descriptors(image, grounding), memory, ("pin",))["pin"]
+    bad = parts.part_distances(parts.part_descriptors(image, grounding), parts.memory_banks(memory, ("pin",)))["pin"]
     assert int(bad.argmax()) == 2
     assert float(bad[0, 2]) > 2 * float(good.max())
     painted = parts.paint_parts({"pin": bad}, grounding, (SIZE, SIZE))[0]
