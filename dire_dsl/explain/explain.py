@@ -31,9 +31,8 @@ from dire_dsl.atomic import atomic_write_bytes
 from dire_dsl.explain.overlay import enlarge, heat_overlay, marks_overlay, png_bytes, side_by_side
 from dire_dsl.explain.structural import STRUCTURAL, StructuralFinding, structural_finding
 from dire_dsl.logic.evidence import FALSE_BELOW, Mark, rule_objects, rule_violated, violated_marks
-from dire_dsl.run.inference import Scorer, open_run, read_rgb
+from dire_dsl.run.inference import Scorer, ScoringModel, open_model, read_rgb
 from dire_dsl.run.scoring import BatchScores
-from dire_dsl.run.trained import TrainedRun
 
 EVIDENCE_LINES = 4
 """Measured values shown per atom (its least-true members)."""
@@ -65,21 +64,21 @@ class Explanation(BaseModel):
     overlay: str | None = None
 
 
-def _source_lines(trained: TrainedRun) -> list[str]:
+def _source_lines(trained: ScoringModel) -> list[str]:
     try:
-        return trained.run.read_rules().splitlines()
+        return trained.rules_text().splitlines()
     except Exception:  # the run's copy is only a nicety here; the IR's text is the fallback
         return []
 
 
-def explain_scored(trained: TrainedRun, scores: BatchScores, index: int, image: str, score: float,
+def explain_scored(trained: ScoringModel, scores: BatchScores, index: int, image: str, score: float,
                    lines: list[str] | None = None, evidence_lines: int = EVIDENCE_LINES,
                    marks: Sequence[Mark] | None = None) -> Explanation:
     """The explanation of image `index` of an already scored batch (`marks`: from `marks_for`)."""
     lines = _source_lines(trained) if lines is None else lines
     marks = marks_for(trained, scores, index) if marks is None else marks
     pruned = {name for name, *_ in trained.calibration.pruned}
-    gates = trained.detector.rules.gate_values().detach().cpu()
+    gates = trained.gate_values()
     logic = scores.logic
     threshold = float(trained.calibration.threshold)
     rows = []
@@ -103,13 +102,13 @@ def explain_scored(trained: TrainedRun, scores: BatchScores, index: int, image: 
                        violated=[row.rule for row in rows if row.violated], rules=rows, structural=finding)
 
 
-def rule_z(trained: TrainedRun, scores: BatchScores, index: int) -> dict[str, float]:
+def rule_z(trained: ScoringModel, scores: BatchScores, index: int) -> dict[str, float]:
     """Each rule's gate-weighted z on image `index` of a scored batch (0 for pruned rules)."""
     z_all = trained.calibration.rule_z(scores.rule_violation[index:index + 1])[0]
     return {name: float(z_all[position]) for position, name in enumerate(scores.logic.rules)}
 
 
-def marks_for(trained: TrainedRun, scores: BatchScores, index: int) -> list[Mark]:
+def marks_for(trained: ScoringModel, scores: BatchScores, index: int) -> list[Mark]:
     """Marks of the violated rules of image `index`, the false members of the others (unpruned),
     and the structural finding's area when it is beyond normal."""
     pruned = {name for name, *_ in trained.calibration.pruned}
@@ -156,7 +155,7 @@ def overlay_paths(images: Sequence[str | Path], out_dir: str | Path) -> list[Pat
     return [out / _overlay_name(path, taken) for path in paths]
 
 
-def explain(run_path: str | Path | TrainedRun, images: Sequence[str | Path], out_dir: str | Path | None = None,
+def explain(run_path: str | Path | ScoringModel, images: Sequence[str | Path], out_dir: str | Path | None = None,
             batch_size: int = 16) -> list[Explanation]:
     """Explain each image; with `out_dir`, also write `<out_dir>/<folder>_<stem>.png` overlays
     (`overlay_paths`).
@@ -164,7 +163,7 @@ def explain(run_path: str | Path | TrainedRun, images: Sequence[str | Path], out
     Raises the run's errors (RunDirError, RulesError) for a bad run folder and ImageReadError
     (a DataError) naming the first image that cannot be read, before scoring anything.
     """
-    trained = open_run(run_path)
+    trained = open_model(run_path)
     paths = [Path(p) for p in images]
     pixels = [read_rgb(p) for p in paths]
     scorer = Scorer(trained)

@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from dire_dsl.logic.evidence import Mark, rule_violated
 from dire_dsl.logic.regions import cell_labels
+from dire_dsl.run.inference import ScoringModel
 from dire_dsl.run.scoring import BatchScores
-from dire_dsl.run.trained import TrainedRun
 
 STRUCTURAL = "structural defect"
 """The mark's rule name: a rule name is an identifier, so it cannot clash with one."""
@@ -64,7 +64,7 @@ def _on(scores: BatchScores, index: int, y: float, x: float) -> str:
     return label
 
 
-def _cell(trained: TrainedRun, y: float, x: float) -> str | None:
+def _cell(trained: ScoringModel, y: float, x: float) -> str | None:
     for region in trained.program.regions:
         cells = [(r, c) for r in range(region.rows) for c in range(region.cols)]
         for label, (r, c) in zip(cell_labels(region), cells):
@@ -74,7 +74,7 @@ def _cell(trained: TrainedRun, y: float, x: float) -> str | None:
     return None
 
 
-def structural_finding(trained: TrainedRun, scores: BatchScores, index: int) -> tuple[StructuralFinding, Mark | None]:
+def structural_finding(trained: ScoringModel, scores: BatchScores, index: int) -> tuple[StructuralFinding, Mark | None]:
     """The finding on image `index` of a scored batch, and its overlay mark (None unless beyond normal)."""
     structural = trained.calibration.structural_z(scores)[index].detach().float().cpu()
     height, width = structural.shape

@@ -24,9 +24,32 @@ from torch import Tensor
 
 from dire_dsl.data.image_io import read_rgb as read_rgb  # re-exported: report, explain, callers
 from dire_dsl.run.evidence_map import evidence_masks
+from dire_dsl.run.exported import ExportedRun, load_exported
 from dire_dsl.run.folder import CALIBRATION, RESTORE, WEIGHTS, RunDirError
-from dire_dsl.run.scoring import BatchScores, score_batch
+from dire_dsl.run.scoring import BatchScores
 from dire_dsl.run.trained import TrainedRun, load_run
+
+ScoringModel = TrainedRun | ExportedRun
+"""What scores images: a run folder's detector (torch) or the graph `dire export` wrote (ONNX Runtime).
+Both offer `program`, `config`, `calibration`, `location`, `score_batch`, `gate_values` and `rules_text`."""
+
+
+def open_model(path: str | Path | ScoringModel, backend: str = "auto") -> ScoringModel:
+    """A run folder (torch) or an exported `.onnx` file (ONNX Runtime), as `backend` asks: `auto`
+    takes what `path` is, `torch` needs a run folder, `onnx` an exported file."""
+    if isinstance(path, TrainedRun | ExportedRun):
+        return path
+    if backend not in BACKENDS:
+        raise RunDirError(f"unknown backend `{backend}`; use one of: {', '.join(BACKENDS)}")
+    exported = Path(path).is_file()
+    if backend == "torch" and exported:
+        raise RunDirError(f"{path} is an exported file; the torch backend needs the run folder `dire train` wrote")
+    if backend == "onnx" and not exported:
+        raise RunDirError(f"{path} is not an exported .onnx file; write one with `dire export {path} --out model.onnx`")
+    return load_exported(path) if exported else open_run(path)
+
+
+BACKENDS = ("auto", "onnx", "torch")
 
 
 def open_run(run: str | Path | TrainedRun) -> TrainedRun:
@@ -74,15 +97,19 @@ class Clock:
 
 
 class Scorer:
-    """Scores batches of RGB images with a trained run and times every step."""
+    """Scores batches of RGB images with a trained run or an exported graph and times every step
+    (the logic layer's share only on a run: an exported graph runs as one piece)."""
 
-    def __init__(self, trained: TrainedRun) -> None:
+    def __init__(self, trained: ScoringModel) -> None:
         self.trained = trained
         self.size = trained.config.input_hw()
         self.clock = Clock()
 
     @contextmanager
     def _logic_timer(self) -> Iterator[None]:
+        if not isinstance(self.trained, TrainedRun):
+            yield
+            return
         rules = self.trained.detector.rules
         started: list[float] = []
 
@@ -105,7 +132,7 @@ class Scorer:
         batch = torch.stack([model_input(pixels, self.size) for pixels in images])
         start = time.perf_counter()
         with self._logic_timer():
-            scores = score_batch(self.trained.detector, batch)
+            scores = self.trained.score_batch(batch)
         self.clock.inference_seconds += time.perf_counter() - start
         self.clock.images += len(images)
         return scores
@@ -144,7 +171,9 @@ class Scorer:
         """`values`, refused when any is NaN or infinite: `nan > threshold` is False, so such a
         score would otherwise read as a normal image."""
         if not np.isfinite(values).all():
-            run = self.trained.run.path
-            raise RunDirError(f"{run}: scoring gave NaN/inf values, so {run / WEIGHTS} or {run / CALIBRATION} is "
+            where = self.trained.location
+            if isinstance(self.trained, ExportedRun):
+                raise RunDirError(f"{where}: scoring gave NaN/inf values, so the file is damaged; export the run again")
+            raise RunDirError(f"{where}: scoring gave NaN/inf values, so {where / WEIGHTS} or {where / CALIBRATION} is "
                               f"damaged; {RESTORE}")
         return values

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from torch import Tensor
+
 from dire_dsl.lang import ir
 from dire_dsl.lang.diagnostics import RulesCheckError
 from dire_dsl.lang.program import check_source
@@ -17,7 +19,7 @@ from dire_dsl.run.checkpoint import summarize, tensor_problems
 from dire_dsl.run.config import TrainConfig
 from dire_dsl.run.detector import MEMORIES, Detector, build_detector
 from dire_dsl.run.folder import CALIBRATION, RESTORE, RULES, RULES_HASH, WEIGHTS, RunDir, RunDirError, open_run_dir
-from dire_dsl.run.scoring import Calibration
+from dire_dsl.run.scoring import BatchScores, Calibration, score_batch
 
 
 @dataclass
@@ -31,6 +33,22 @@ class TrainedRun:
     calibration: Calibration
     pseudo_labels: dict[str, Any] | None = None  # unsupervised / prompts grounding: RUN/pseudo_labels.json
 
+    @property
+    def location(self) -> Path:
+        """The run folder (named in errors about what it holds)."""
+        return self.run.path
+
+    def score_batch(self, images: Tensor) -> BatchScores:
+        """Raw scores of float images [B, 3, h, w] in [0, 1] at the run's input size."""
+        return score_batch(self.detector, images)
+
+    def gate_values(self) -> Tensor:
+        """[R] each rule's learnt gate, in rule order (pruned rules near 0)."""
+        return self.detector.rules.gate_values().detach().cpu()
+
+    def rules_text(self) -> str:
+        """The run's own copy of the rules file."""
+        return self.run.read_rules()
 
 
 def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
