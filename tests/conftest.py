@@ -99,3 +99,16 @@ def tiny_clip_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_clip_nam
     path = tmp_path_factory.mktemp("prompt_clip_weights") / "tiny_clip.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
     return f"open_clip:{tiny_clip_name}@{path}"
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tmp_path_factory: pytest.TempPathFactory, tiny_run: Path) -> Path:
+    """`tiny_run` exported by `dire export` (the command a user runs) to an ONNX file."""
+    from typer.testing import CliRunner
+
+    from dire_dsl.cli.app import app
+
+    out = tmp_path_factory.mktemp("tiny_export") / "model.onnx"
+    result = CliRunner().invoke(app, ["export", str(tiny_run), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out

@@ -44,6 +44,8 @@ _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _TEXT_MARKERS = (re.compile(rb'\A\s*\{\s*"generator"\s*:\s*"' + GENERATOR.encode() + rb'"'),
                  re.compile(rb'<meta name="generator" content="' + GENERATOR.encode() + rb'">'),
                  re.compile(rb"\A" + re.escape(MARKDOWN_MARKER.encode())))
+_ONNX_MARKER = re.compile(rb"\A\x08[\x00-\xff]{1,10}?\x12" + bytes([len(GENERATOR)]) + re.escape(GENERATOR.encode()))
+"""An ONNX model whose producer_name is dire's (field 2, right after the ir_version)."""
 _SPLITS = ("train", "validation", "test")
 _SPLIT_FOLDERS = ("good", "logical_anomalies", "structural_anomalies")
 
@@ -135,7 +137,8 @@ def _regular_or_absent(path: Path) -> bool:
 def written_by_dire(path: Path) -> bool:
     """True if the file at `path` carries dire's generator marker: a PNG's "Software" text, a
     TIFF's Software tag, a JSON file's leading "generator" key, an HTML page's generator meta tag,
-    a Markdown file's leading generator comment. Never opens what is not a regular file."""
+    a Markdown file's leading generator comment, an ONNX graph's producer name. Never opens what
+    is not a regular file."""
     if not _regular_or_absent(path):
         return False
     try:
@@ -152,7 +155,7 @@ def written_by_dire(path: Path) -> bool:
             with tifffile.TiffFile(path) as tiff:
                 tag = tiff.pages[0].tags.get("Software")
                 return tag is not None and tag.value == GENERATOR
-        return any(marker.search(head) for marker in _TEXT_MARKERS)
+        return any(marker.search(head) for marker in (*_TEXT_MARKERS, _ONNX_MARKER))
     except Exception:  # unreadable or damaged: not recognisably ours, so not replaced unasked
         return False
 

@@ -30,13 +30,3 @@ def test_images(tiny_loco: Path) -> dict[str, Path]:
     """One image per test folder: good, logical_anomalies, structural_anomalies."""
     test = tiny_loco / "pushpins" / "test"
     return {kind: test / kind / "000.png" for kind in ("good", "logical_anomalies", "structural_anomalies")}
-
-
-@pytest.fixture(scope="session")
-def tiny_onnx(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny run exported by `dire export` (parity-checked on its validation normals)."""
-    from dire_dsl.deploy.export import export_run
-
-    out = tmp_path_factory.mktemp("tiny_onnx") / "model.onnx"
-    export_run(tiny_run, out)
-    return out

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from dire_dsl.serve.app import create_app
 
 
-def test_the_exported_graph_answers_as_the_run_does(tiny_onnx: Path, client: TestClient,
+def test_the_exported_graph_answers_as_the_run_does(tiny_export: Path, client: TestClient,
                                                      test_images: dict[str, Path]) -> None:
-    exported = TestClient(create_app(tiny_onnx))
+    exported = TestClient(create_app(tiny_export))
     health = exported.get("/health").json()
-    assert health["backend"] == "onnx" and health["model"] == str(tiny_onnx) and health["category"] == "pushpins"
+    assert health["backend"] == "onnx" and health["model"] == str(tiny_export) and health["category"] == "pushpins"
     assert exported.get("/rules").json() == client.get("/rules").json()
     for image in test_images.values():
         files = {"file": (image.name, image.read_bytes(), "image/png")}
