@@ -48,6 +48,9 @@ _EXPORTS: dict[str, str] = {
     "TrainedRun": "dire_dsl.run.trained",
     "evaluate": "dire_dsl.eval.evaluate",
     "explain": "dire_dsl.explain.explain",
+    # deployment: one ONNX graph, and the runs or graphs a service scores with
+    "export_run": "dire_dsl.deploy.export",
+    "open_model": "dire_dsl.run.inference",
     # workflows (they train and rewrite rules files)
     "sweep": "dire_dsl.workflows.sweep",
     "demo": "dire_dsl.workflows.demo",
@@ -91,6 +94,7 @@ sys.modules[__name__].__class__ = _Package
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the real names; `as` marks each a re-export (PEP 484)
     from dire_dsl.data.loco import MVTecLOCO as MVTecLOCO
+    from dire_dsl.deploy.export import export_run as export_run
     from dire_dsl.errors import DireError as DireError
     from dire_dsl.eval.evaluate import evaluate as evaluate
     from dire_dsl.explain.explain import explain as explain
@@ -104,6 +108,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names; `as` mark
     from dire_dsl.logic.grounding import ObjectGrounding as ObjectGrounding
     from dire_dsl.logic.grounding import grounding_from_masks as grounding_from_masks
     from dire_dsl.logic.registry import predicate as predicate
+    from dire_dsl.run.inference import open_model as open_model
     from dire_dsl.run.trained import TrainedRun as TrainedRun
     from dire_dsl.run.trained import load_run as load_run
     from dire_dsl.synth.generate import synthesize as synthesize

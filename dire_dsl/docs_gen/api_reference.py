@@ -28,6 +28,7 @@ SECTIONS: dict[str, str] = {
     "run": "Trained runs",
     "eval": "Evaluation",
     "explain": "Explanations",
+    "deploy": "Deployment: export",
     "workflows": "Workflows: demo and sweep",
     "errors": "Errors",
 }

@@ -37,6 +37,7 @@ START_SECONDS = 180
 
 EXPECTED_OUTPUT = {
     "dire export out/run": ["wrote out/model.onnx", "parity on 20 image(s)"],
+    "import onnxruntime": ["score ", "threshold ", "  one_per_pocket: truth ", "  dose_code: truth "],
     "8000/health": ['"backend":"onnx"', '"category":"pill_blister"', '"one_per_pocket"', '"sha256"'],
     "/inspect | python -m json.tool > out/inspect.json": ['"verdict"', '"rules"'],
     "--data-binary @out/synloco": ["normal ", "anomalous "],
