@@ -16,7 +16,7 @@ from dire_dsl.run.trained import TrainedRun
 def test_a_file_that_is_not_onnx_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.onnx"
     path.write_text("not a graph")
-    with pytest.raises(RunDirError, match=r"not a readable ONNX graph \(.*Protobuf parsing failed.*\); export the run again"):
+    with pytest.raises(RunDirError, match=r"not a readable ONNX graph \(.*Protobuf parsing failed.*\); export"):
         load_exported(path)
 
 
