@@ -12,15 +12,11 @@ built in a temporary file and renamed into place only once it passed.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 import time
 import traceback
-import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from io import StringIO
 from pathlib import Path
 from types import FrameType
 
@@ -36,6 +32,7 @@ from dire_dsl.data.loco import IMAGE_SUFFIXES
 from dire_dsl.deploy.graph import ExportGraph
 from dire_dsl.deploy.onnx_ops import translations
 from dire_dsl.deploy.quantize import QuantizationReport, quantize_int8
+from dire_dsl.deploy.quiet import quiet
 from dire_dsl.errors import DireError
 from dire_dsl.logic.compiler import CompiledRules
 from dire_dsl.logic.registry import PluginCall
@@ -142,7 +139,7 @@ def _trace_to_onnx(trained: TrainedRun, graph: ExportGraph, example: Tensor, pat
     """Trace `graph` with a dynamic batch axis and write the ONNX graph to `path`."""
     outputs = list(SUMMARY_OUTPUTS) + [f"{RAW_PREFIX}{i}" for i in range(_count_raw(layout))]
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
-    with _quiet():
+    with quiet():
         try:
             program = torch.export.export(graph, (example,), dynamic_shapes={"image": {0: batch}}, strict=False)
         except Exception as error:
@@ -155,22 +152,6 @@ def _trace_to_onnx(trained: TrainedRun, graph: ExportGraph, example: Tensor, pat
             raise ExportError(f"the traced run could not be written as ONNX ({_first_line(error)}); the graph uses "
                               "an operation ONNX opset 18 lacks: report it with the run's backbone "
                               f"({trained.config.backbone})") from None
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence the exporter's progress lines, warnings and log messages (failures still raise)."""
-    loggers = [logging.getLogger(name) for name in ("onnx_ir", "onnxscript", "torch.onnx", "torch.export")]
-    levels = [logger.level for logger in loggers]
-    with warnings.catch_warnings(), redirect_stdout(StringIO()), redirect_stderr(StringIO()):
-        warnings.simplefilter("ignore")
-        for logger in loggers:
-            logger.setLevel(logging.ERROR)
-        try:
-            yield
-        finally:
-            for logger, level in zip(loggers, levels):
-                logger.setLevel(level)
 
 
 def _count_raw(layout: object) -> int:

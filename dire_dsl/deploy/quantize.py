@@ -2,15 +2,17 @@
 
 ONNX Runtime's static quantization (QDQ, weights per channel) calibrated on the parity
 images, which are good images of the product (the run's validation normals by default).
-Only `Conv` nodes are quantized: they are the network's cost, while the nearest-neighbour
-distances and the fuzzy logic read small differences between numbers that int8 would
-erase. What it costs is measured, never assumed: the largest change of an image score and
+Only the network's own layers are quantized (nodes traced from a convolution or a linear
+layer: a CNN's convolutions, a ViT tower's projections), while the nearest-neighbour search
+and the fuzzy logic stay in float: they read small differences between numbers that int8
+would erase. What it costs is measured, never assumed: the largest change of an image score and
 of a rule truth on the parity images, and the image AUROC of the float and the int8 graph
 on the run's test images when they are at hand.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import tempfile
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from torch import Tensor
 
 from dire_dsl.data.image_io import read_rgb
 from dire_dsl.data.loco import IMAGE_SUFFIXES
+from dire_dsl.deploy.quiet import quiet
 from dire_dsl.run.exported import load_exported
 from dire_dsl.run.inference import model_input
 from dire_dsl.run.trained import TrainedRun
@@ -64,9 +67,10 @@ def quantize_int8(trained: TrainedRun, path: Path, images: Tensor, say: Callable
     handle, target = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".int8.tmp", dir=path.parent)
     os.close(handle)
     try:
-        quantize_static(str(path), target, _Normals(images), quant_format=QuantFormat.QDQ,
-                        op_types_to_quantize=["Conv"], per_channel=True, weight_type=QuantType.QInt8,
-                        activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax)
+        with quiet():
+            quantize_static(str(path), target, _Normals(images), quant_format=QuantFormat.QDQ,
+                            nodes_to_quantize=network_layers(path), per_channel=True, weight_type=QuantType.QInt8,
+                            activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax)
         float_run, int8_run = load_exported(path), load_exported(target)
         report = _measure(trained, float_run, int8_run, images, path.stat().st_size, Path(target).stat().st_size)
         os.replace(target, path)
@@ -78,6 +82,23 @@ def quantize_int8(trained: TrainedRun, path: Path, images: Tensor, say: Callable
     say(f"int8: image score changed by up to {report.image_score_change:.3g}, rule truth by up to "
         f"{report.rule_truth_change:.3g} on the parity images; {auroc}")
     return report
+
+
+NETWORK_SCOPES = ("conv", "linear")
+"""Leaf name scopes (torch's exporter records them per node) of the layers that are quantized."""
+
+
+def network_layers(path: Path) -> list[str]:
+    """Names of the graph's Conv/MatMul/Gemm nodes traced from a convolution or linear layer."""
+    import onnx
+
+    names = []
+    for node in onnx.load(str(path)).graph.node:
+        scopes = next((prop.value for prop in node.metadata_props if prop.key == "pkg.torch.onnx.name_scopes"), "[]")
+        leaf = (ast.literal_eval(scopes) or [""])[-1]
+        if node.op_type in ("Conv", "MatMul", "Gemm") and leaf.startswith(NETWORK_SCOPES):
+            names.append(node.name)
+    return names
 
 
 def _outputs(run: Any, images: Tensor, chunk: int = 16) -> tuple[np.ndarray, np.ndarray]:

@@ -74,10 +74,13 @@ def head_descriptors(features: Tensor) -> Tensor:
 def nearest_distance(queries: Tensor, memory: Tensor, chunk: int = 4096) -> Tensor:
     """Distance of each query row to its nearest memory row (chunked to bound memory use).
 
-    Squared distances |q|² − 2q·m + |m|² come from one matrix product per chunk, as
-    `torch.cdist` computes them for inputs this large, but the minimum is taken before the
-    square root, not after a root of every pair: 1.09-1.23x faster on 2 CPU threads (1.12x in 11 rounds), for the
-    search that is three quarters of inference (`benchmarks/nearest_speed.py`)."""
+    The nearest row is found from one matrix product per chunk (|m|² − 2q·m, as `torch.cdist`
+    computes distances for inputs this large, but with no square root of every pair: 1.09-1.23x
+    faster on 2 CPU threads, for the search that is three quarters of inference;
+    `benchmarks/nearest_speed.py`); its distance is then taken directly, |q − m|. Read off the
+    product, it loses digits to cancellation (|q|² and |m|² are large next to a near
+    neighbour's distance), and two runtimes that sum the product in another order disagreed
+    by 1e-4 normal spreads on an image score, more than `dire export`'s parity allows."""
     if memory.numel() == 0:
         return torch.zeros(queries.shape[0], dtype=queries.dtype, device=queries.device)
     memory = memory.to(queries.dtype)
@@ -85,8 +88,8 @@ def nearest_distance(queries: Tensor, memory: Tensor, chunk: int = 4096) -> Tens
     out = []
     # an exported graph takes the whole batch at once: the chunk count would fix its batch size
     for part in (queries,) if torch.compiler.is_exporting() else queries.split(chunk):
-        nearest = torch.addmm(norms, part, transposed, alpha=-2.0).amin(dim=1) + part.pow(2).sum(dim=1)
-        out.append(nearest.clamp_min(0.0).sqrt())
+        nearest = torch.addmm(norms, part, transposed, alpha=-2.0).argmin(dim=1)
+        out.append((part - memory[nearest]).pow(2).sum(dim=1).sqrt())
     return torch.cat(out)
 
 

@@ -136,12 +136,17 @@ class ExportedRun:
 
 
 def onnx_session(path: Path, threads: int | None = None) -> Any:
-    """An ONNX Runtime CPU session for `path` (`threads`: intra-op threads, default all cores)."""
+    """An ONNX Runtime CPU session for `path` (`threads`: intra-op threads, default all cores;
+    idle threads sleep rather than spin)."""
     try:
         import onnxruntime
     except ImportError:
         raise RunDirError(f"{path}: ONNX Runtime is not installed; {INSTALL_HINT}") from None
     options = onnxruntime.SessionOptions()
+    # Idle ONNX Runtime threads spin by default, taking the cores from the Python work between
+    # two graph runs (decoding, explanations, HTTP): with them asleep, `dire serve` at 256 px
+    # answered in p50 67 / p99 83-89 ms instead of 76 / 103-132 ms (benchmarks/serve_load.py).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         options.intra_op_num_threads = threads
     try:
