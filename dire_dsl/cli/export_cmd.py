@@ -25,8 +25,7 @@ def export_command(
                            "prints what it costs.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file dire did not write.")] = False,
 ) -> None:
-    """Export the run (network, rules, calibration) as one ONNX graph with its metadata; written only
-    after ONNX Runtime matches the run within 1e-4 on every image score and rule truth."""
+    """Export the run as one ONNX graph (network, rules, calibration, metadata), checked against it first."""
     from dire_dsl.cli.errors import user_errors
     from dire_dsl.cli.output_paths import Inputs, output_file_or_exit
     from dire_dsl.deploy.export import export_run

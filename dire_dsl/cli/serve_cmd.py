@@ -46,8 +46,7 @@ def serve_command(
     max_batch: Annotated[int, typer.Option("--max-batch", min=1,
                                            help="Most images per /inspect/batch request.")] = 16,
 ) -> None:
-    """Serve MODEL over HTTP: POST /inspect and /inspect/batch, GET /health and /rules, the API schema at /docs
-    and an inspection page at /. Stops on Ctrl-C."""
+    """Serve MODEL over HTTP (/inspect, /inspect/batch, /health, /rules, /docs) and an inspection page at /."""
     import os
 
     from dire_dsl.cli.errors import user_errors
