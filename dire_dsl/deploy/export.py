@@ -46,6 +46,7 @@ from dire_dsl.run.exported import (
     load_exported,
 )
 from dire_dsl.run.inference import model_input, open_run
+from dire_dsl.run.packing import Layout
 from dire_dsl.run.trained import TrainedRun
 
 PARITY_TOLERANCE = 1e-4
@@ -99,12 +100,12 @@ def export_run(run: str | Path | TrainedRun, out: str | Path, images: Path | Non
     batch, source = parity_images(trained, images)
     say(f"parity images: {len(batch)} from {source}")
     graph = ExportGraph(trained)
-    layout = graph.layout(batch[:2])
+    raw, layout = graph.layout(batch[:2])
     out = Path(out)
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(handle)
     try:
-        _trace_to_onnx(trained, graph, batch[:2], Path(temporary), layout)
+        _trace_to_onnx(trained, graph, batch[:2], Path(temporary), raw)
         metadata = _metadata(trained, layout)
         _write_metadata(Path(temporary), metadata)
         exported = load_exported(temporary)
@@ -135,9 +136,9 @@ def _require_onnx() -> None:
         raise ExportError(f"exporting needs {error.name}; {INSTALL_HINT}") from None
 
 
-def _trace_to_onnx(trained: TrainedRun, graph: ExportGraph, example: Tensor, path: Path, layout: object) -> None:
-    """Trace `graph` with a dynamic batch axis and write the ONNX graph to `path`."""
-    outputs = list(SUMMARY_OUTPUTS) + [f"{RAW_PREFIX}{i}" for i in range(_count_raw(layout))]
+def _trace_to_onnx(trained: TrainedRun, graph: ExportGraph, example: Tensor, path: Path, raw: int) -> None:
+    """Trace `graph` with a dynamic batch axis and write the ONNX graph (`raw`: its raw outputs) to `path`."""
+    outputs = list(SUMMARY_OUTPUTS) + [f"{RAW_PREFIX}{i}" for i in range(raw)]
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     with quiet():
         try:
@@ -152,27 +153,6 @@ def _trace_to_onnx(trained: TrainedRun, graph: ExportGraph, example: Tensor, pat
             raise ExportError(f"the traced run could not be written as ONNX ({_first_line(error)}); the graph uses "
                               "an operation ONNX opset 18 lacks: report it with the run's backbone "
                               f"({trained.config.backbone})") from None
-
-
-def _count_raw(layout: object) -> int:
-    """How many raw tensors a layout numbers (the largest index + 1)."""
-    found: list[int] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, bool):
-            return
-        if isinstance(node, int):
-            found.append(node)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key not in ("span",):
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(layout)
-    return max(found) + 1
 
 
 def _trace_failure(trained: TrainedRun, error: BaseException) -> str:
@@ -213,7 +193,7 @@ def _first_line(error: BaseException) -> str:
     return (text[0] if text else type(error).__name__)[:300]
 
 
-def _metadata(trained: TrainedRun, layout: object) -> ExportMetadata:
+def _metadata(trained: TrainedRun, layout: Layout) -> ExportMetadata:
     backbone = trained.detector.model.backbone
     height, width = trained.config.input_hw()
     text = trained.rules_text()

@@ -34,9 +34,11 @@ class ExportGraph(nn.Module):
         return (*summary(self.calibration, scores), *raw)
 
     @torch.no_grad()
-    def layout(self, image: Tensor) -> Layout:
-        """Where each raw output sits in the scores (the structure does not depend on the pixels)."""
-        return pack_scores(score_batch(self.detector, image))[1]
+    def layout(self, image: Tensor) -> tuple[int, Layout]:
+        """How many raw outputs there are, and where each sits in the scores (the structure does
+        not depend on the pixels)."""
+        raw, layout = pack_scores(score_batch(self.detector, image))
+        return len(raw), layout
 
 
 def merged(detector: nn.Module) -> nn.Module:
