@@ -94,18 +94,21 @@ def export_run(run: str | Path | TrainedRun, out: str | Path, images: Path | Non
                quantize: str | None = None, say: Callable[[str], None] = lambda _: None) -> ExportReport:
     """Export `run` to `out` (an `.onnx` file), after the parity check on `images` (default: the
     run's validation normals). `quantize="int8"` writes the int8 graph (`deploy.quantize`)."""
+    if quantize not in (None, "int8"):
+        raise ExportError(f"unknown quantization `{quantize}`; the one there is: int8")
     _require_onnx()
     started = time.perf_counter()
     trained = open_run(run)
     batch, source = parity_images(trained, images)
     say(f"parity images: {len(batch)} from {source}")
     graph = ExportGraph(trained)
-    raw, layout = graph.layout(batch[:2])
+    example = batch[:2] if len(batch) > 1 else batch.repeat(2, 1, 1, 1)  # a batch of 1 would fix the batch axis
+    raw, layout = graph.layout(example)
     out = Path(out)
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(handle)
     try:
-        _trace_to_onnx(trained, graph, batch[:2], Path(temporary), raw)
+        _trace_to_onnx(trained, graph, example, Path(temporary), raw)
         metadata = _metadata(trained, layout)
         _write_metadata(Path(temporary), metadata)
         exported = load_exported(temporary)

@@ -162,3 +162,16 @@ def test_parity_needs_good_images(tiny_run: Path, tmp_path: Path) -> None:
     trained.config = moved
     with pytest.raises(ExportError, match="validation images .* are not there; .*--images DIR"):
         parity_images(trained, None)
+
+
+def test_one_parity_image_is_enough(tiny_run: Path, tiny_loco: Path, tmp_path: Path) -> None:
+    import shutil
+
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(next((tiny_loco / "pushpins" / "validation" / "good").glob("*.png")), one)
+    report = export_run(tiny_run, tmp_path / "model.onnx", images=one)
+    assert report.images == 1
+    assert_parity(tiny_run, tmp_path / "model.onnx", _test_images(tiny_loco, "pushpins", limit=3))
+    with pytest.raises(ExportError, match="unknown quantization `int4`"):
+        export_run(tiny_run, tmp_path / "other.onnx", quantize="int4")
