@@ -13,19 +13,17 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 import typer
 
 from tests.docs.blocks import Block, fenced_blocks
+from tests.serve.helpers import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "deploy.md"
@@ -84,12 +82,6 @@ def test_skipped_blocks_say_why_and_one_block_serves() -> None:
     assert len(background) == 1 and background[0].body.startswith("dire serve ")
 
 
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
-
-
 @contextmanager
 def _background(body: str, cwd: Path, env: dict[str, str], port: str, log: Path) -> Iterator[None]:
     """The block running in its own process group until the with-block ends; entered once /health answers."""
@@ -97,16 +89,7 @@ def _background(body: str, cwd: Path, env: dict[str, str], port: str, log: Path)
         server = subprocess.Popen(["bash", "-c", f"exec {body}"], cwd=cwd, env=env, stdout=out,
                                   stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            assert server.poll() is None, f"`{body.strip()}` exited {server.returncode}:\n{log.read_text()}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"`{body.strip()}` did not answer in {START_SECONDS} s"
-            time.sleep(0.5)
+        wait_until_serving(server, f"http://127.0.0.1:{port}", log, START_SECONDS, f"`{body.strip()}`")
         yield
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -126,7 +109,7 @@ def test_every_bash_block_runs_in_order(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLE, tmp_path / "examples" / "pill_blister")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "COLUMNS": "100", "NO_COLOR": "1"}
-    port = _free_port()
+    port = str(free_port())
     runnable = [block for block in BLOCKS if block.lang == "bash" and block.skip_reason is None]
     served = next(i for i, block in enumerate(runnable) if block.marker == BACKGROUND)
     for block in runnable[:served]:

@@ -32,23 +32,21 @@ def test_an_onnx_file_dire_did_not_write_is_refused(tmp_path: Path) -> None:
         load_exported(path)
 
 
-def test_damaged_metadata_is_refused(tiny_export: Path, tmp_path: Path) -> None:
+def _with_property(source: Path, key: str, value: str, target: Path) -> Path:
+    """A copy of the exported file `source` at `target` with one metadata property replaced."""
     import onnx
 
-    model = onnx.load(str(tiny_export))
-    for prop in model.metadata_props:
-        if prop.key == "dire.calibration":
-            prop.value = "{broken"
-    onnx.save(model, str(tmp_path / "broken.onnx"))
+    model = onnx.load(str(source))
+    next(prop for prop in model.metadata_props if prop.key == key).value = value
+    onnx.save(model, str(target))
+    return target
+
+
+def test_damaged_metadata_is_refused(tiny_export: Path, tmp_path: Path) -> None:
     with pytest.raises(RunDirError, match="metadata is damaged.*export the run again"):
-        load_exported(tmp_path / "broken.onnx")
-    model = onnx.load(str(tiny_export))
-    for prop in model.metadata_props:
-        if prop.key == "dire.format":
-            prop.value = "99"
-    onnx.save(model, str(tmp_path / "future.onnx"))
+        load_exported(_with_property(tiny_export, "dire.calibration", "{broken", tmp_path / "broken.onnx"))
     with pytest.raises(RunDirError, match="exported in format 99"):
-        load_exported(tmp_path / "future.onnx")
+        load_exported(_with_property(tiny_export, "dire.format", "99", tmp_path / "future.onnx"))
 
 
 def test_backends_follow_what_the_path_is(tiny_run: Path, tiny_export: Path, tmp_path: Path) -> None:

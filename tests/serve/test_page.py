@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,38 +23,25 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.serve.helpers import free_port, wait_until_serving
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_SCREENSHOT = ROOT / "docs" / "img" / "serve_page.png"
 RULES = {"one_per_compartment", "fifteen_pins", "all_separators"}
 START_SECONDS = 120
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`dire serve` on the tiny run, in its own process; its base URL once /health answers."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with log.open("w") as out:
         server = subprocess.Popen([sys.executable, "-m", "dire_dsl", "serve", str(tiny_run), "--port", str(port)],
                                   stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            assert server.poll() is None, f"dire serve exited {server.returncode}:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"dire serve did not answer in {START_SECONDS} s:\n{log.read_text()}"
-            time.sleep(0.3)
+        wait_until_serving(server, url, log, START_SECONDS, "dire serve")
         yield url
     finally:
         server.terminate()
