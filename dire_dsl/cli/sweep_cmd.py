@@ -26,8 +26,8 @@ def sweep_command(
     category: Annotated[str | None,
                         typer.Option(help="Category folder name (default: the rules' category).")] = None,
     criterion: Annotated[CriterionChoice,
-                         typer.Option(help="auroc (ties broken by d') or d_prime, on validation normals vs "
-                                           "rule-derived anomalies.")] = CriterionChoice.auroc,
+                         typer.Option(help="auroc (the mean of validation normals vs rule-derived anomalies "
+                                           "and vs generic defects; ties: d') or d_prime.")] = CriterionChoice.auroc,
     write_back: Annotated[bool, typer.Option("--write-back", help="Write the winner into the rules file's "
                                                                   "train {} block.")] = False,
     no_test: Annotated[bool, typer.Option("--no-test", help="Do not score the test split at all.")] = False,

@@ -122,6 +122,8 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("structural", str, "auto", "What the structural branch compares with the normal patches: raw "
                 "pixel windows, the backbone's features (for a pretrained tower), or nothing; auto = pixels for "
                 "conv-small, features otherwise.", choices=("auto", "pixels", "features", "off")),
+    SettingSpec("patch_memory", int, 8192, "Normal patches the structural branch keeps (a greedy coreset): fewer "
+                "score faster, more cover rarer normal patches; sweep it.", low=16, high=1_000_000),
     SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding (and, by the unsupervised "
                 "and prompts modes, as they are).", low=0.0),
     SettingSpec("pseudo_labels", int, 40, "Training normals the unsupervised and prompts grounding modes "

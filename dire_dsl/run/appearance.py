@@ -29,6 +29,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchvision.transforms.functional import gaussian_blur
 
+from dire_dsl.lang.settings import TRAIN_SETTINGS
+
 DESCRIPTORS = ("pixels", "features", "head", "off")
 """What a run's structural branch compares (`TrainConfig.descriptor`); "off" compares nothing."""
 WINDOW = 4
@@ -37,7 +39,10 @@ STEP = 4
 validation normals against the same normals with generic synthetic defects
 (`benchmarks/structural_choice.py`), never on test images: STEP 2 scored 0.911 there and STEP
 4 0.902 (SynLOCO pushpins, a development seed), at 10 and 36 images/s."""
-MEMORY_SIZE = 8192
+MEMORY_SIZE = int(TRAIN_SETTINGS["patch_memory"].default)
+"""Rows of the patch memory unless a run's `patch_memory` says otherwise: its cost is the search
+over them (three quarters of inference), so a product that must score faster trades them for
+coverage of rare normal patches, chosen on validation (`dire sweep --grid patch_memory=...`)."""
 CANDIDATES = 200_000
 PROJECTION = 16
 """Dimensions the coreset selection works in (a random projection, as PatchCore does for speed)."""

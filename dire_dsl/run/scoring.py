@@ -201,9 +201,10 @@ def patch_distances(detector: torch.nn.Module, images: Tensor, out: ModelOutput)
 
 
 @torch.no_grad()
-def build_memory(detector: torch.nn.Module, images: Tensor, batch_size: int, seed: int) -> Tensor:
-    """The patch memory from normal images (uint8 [N, 3, H, W]): a coreset of their descriptors
-    (`appearance.coreset_memory`); empty when the structural branch is off."""
+def build_memory(detector: torch.nn.Module, images: Tensor, batch_size: int, seed: int,
+                 size: int = appearance.MEMORY_SIZE) -> Tensor:
+    """The patch memory from normal images (uint8 [N, 3, H, W]): a coreset of at most `size` of
+    their descriptors (`appearance.coreset_memory`); empty when the structural branch is off."""
     detector.eval()
     if detector.descriptor == "off":
         return detector.memory
@@ -213,7 +214,7 @@ def build_memory(detector: torch.nn.Module, images: Tensor, batch_size: int, see
             batch = images[start:start + batch_size].to(detector.device).float() / 255
             yield descriptors(detector.descriptor, batch, detector.model(batch)).cpu()
 
-    return appearance.coreset_memory(batches(), images.shape[0], seed)
+    return appearance.coreset_memory(batches(), images.shape[0], seed, size)
 
 
 @torch.no_grad()

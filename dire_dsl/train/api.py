@@ -166,7 +166,8 @@ def calibrate(detector: Detector, data: TrainData, config: TrainConfig,
     `on_phase` hears when each of the two passes over the images starts."""
     say = on_phase or (lambda _: None)
     say(f"building the patch memory from {data.normals.shape[0]} training normals")
-    detector.set_memory(build_memory(detector, data.normals, SCORE_BATCH, config.seed))
+    detector.set_memory(build_memory(detector, data.normals, SCORE_BATCH, config.seed,
+                                           config.patch_memory))
     if detector.part_memory is not None:
         detector.set_part_memory(build_part_memory(detector, data.normals, SCORE_BATCH, config.seed))
     say("calibrating on validation normals")

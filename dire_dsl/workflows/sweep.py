@@ -10,10 +10,15 @@ The choice uses only data a user may tune on:
   the annotated validation images (`annotations/validation.json`), at each run's training
   resolution, with a fixed seed, so every setting is judged on the same anomalies. Without
   validation annotations, the annotated training images are edited instead, with another
-  seed than training's (the result says which source was used).
+  seed than training's (the result says which source was used);
+- **generic structural defects** (`dire_dsl.eval.synthetic_defects`: Perlin blobs and thin
+  scars, never a benchmark's defect types) painted on the validation normals, with a fixed
+  seed, so settings of the structural half (`patch_memory`, `structural`) are judged too.
 
-The criterion is the image AUROC of validation normals vs those anomalies, ties broken by
-d' (`criterion="auroc"`), or d' alone (`criterion="d_prime"`). Only after the choice is made
+The criterion is the mean of the two AUROCs (validation normals vs the rule edits, vs the
+generic defects), as MVTec LOCO averages its logical and structural AUROCs; ties broken by
+the d' of normals vs both (`criterion="auroc"`), or that d' alone (`criterion="d_prime"`).
+Only after the choice is made
 are the test images scored (`evaluate_test=True`), for the table: test AUROC and d' are
 reported, never used. `write_back=True` writes the winner's settings into the rules file's
 `train {}` block (see `write_back`).
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import torch
 from pydantic import BaseModel, ConfigDict
 
 from dire_dsl.atomic import GENERATOR, MARKDOWN_MARKER, atomic_write_text
@@ -41,6 +47,7 @@ from dire_dsl.errors import DireError
 from dire_dsl.eval.evaluate import evaluate
 from dire_dsl.eval.metrics import image_auroc
 from dire_dsl.eval.separation import separation
+from dire_dsl.eval.synthetic_defects import add_defects
 from dire_dsl.lang import ast
 from dire_dsl.lang.diagnostics import RulesCheckError
 from dire_dsl.lang.format import format_program
@@ -55,6 +62,8 @@ from dire_dsl.train.api import train
 
 VALIDATION_ANOMALIES = 64
 """Synthetic anomalies the criterion scores (balanced over the rules)."""
+DEFECT_STREAM = 9
+"""Added to the run's seed for the generic defects' generator (the rule edits use streams 7 and 8)."""
 
 Criterion = Literal["auroc", "d_prime"]
 
@@ -68,13 +77,16 @@ class _Model(BaseModel):
 
 
 class ValidationScore(_Model):
-    """How well a run separates validation normals from rule-derived anomalies."""
+    """How well a run separates validation normals from rule-derived anomalies and from generic
+    structural defects: `auroc` is the mean of the two, `d_prime` of normals vs both."""
 
     auroc: float
     d_prime: float
     n_normal: int
     n_anomaly: int
     source: str
+    auroc_logical: float | None = None
+    auroc_structural: float | None = None
 
 
 class SweepRow(_Model):
@@ -109,9 +121,10 @@ class SweepResult(_Model):
         def number(value: float | None, digits: int = 3) -> str:
             return "–" if value is None else f"{value:.{digits}f}"
 
-        header = ["category", "setting", "val AUROC", "val d'", "test AUROC log.", "test AUROC str.",
-                  "test d' log.", "test d' str.", "train s", "chosen"]
-        rows = [[row.category, row.name, number(row.validation.auroc), number(row.validation.d_prime, 2),
+        header = ["category", "setting", "val AUROC", "val AUROC log.", "val AUROC str.", "val d'",
+                  "test AUROC log.", "test AUROC str.", "test d' log.", "test d' str.", "train s", "chosen"]
+        rows = [[row.category, row.name, number(row.validation.auroc), number(row.validation.auroc_logical),
+                 number(row.validation.auroc_structural), number(row.validation.d_prime, 2),
                  number(row.test_auroc_logical), number(row.test_auroc_structural),
                  number(row.test_d_prime_logical, 2), number(row.test_d_prime_structural, 2),
                  f"{row.train_seconds:.0f}", "◀" if row.chosen else ""] for row in self.rows]
@@ -191,8 +204,9 @@ def setting_name(setting: Mapping[str, Any]) -> str:
 
 # ------------------------------------------------------------------ criterion
 def _validation_set(program: CheckedProgram, data_root: Path, category: str, size: tuple[int, int], n: int,
-                    seed: int) -> tuple[np.ndarray, list[np.ndarray], str]:
-    """Validation normals and rule-derived anomalies at `size` (never test images)."""
+                    seed: int) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], str]:
+    """Validation normals, rule-derived anomalies and generic structural defects at `size`
+    (never test images)."""
     from dire_dsl.edits.synthesize import synthesize_anomalies
 
     names, normals = load_split(data_root, category, "validation", size)
@@ -223,8 +237,19 @@ def _validation_set(program: CheckedProgram, data_root: Path, category: str, siz
     if not results:
         raise DataError(f"no rule-breaking edit fits the annotated {source_split} images; the sweep has no anomalies "
                         "to choose on")
-    source = f"{len(results)} edits of {len(images)} annotated {source_split} images"
-    return np.stack(normals), [r.image for r in results], source
+    defects = _generic_defects(np.stack(normals), seed)
+    source = (f"{len(results)} edits of {len(images)} annotated {source_split} images; {len(defects)} generic "
+              "defects on the validation normals")
+    return np.stack(normals), [r.image for r in results], defects, source
+
+
+def _generic_defects(normals: np.ndarray, seed: int) -> list[np.ndarray]:
+    """Each validation normal (uint8 [N, H, W, 3]) with generic defects painted on (another
+    normal lends the foreign pixels), the same for every setting of one sweep."""
+    images = torch.from_numpy(normals).permute(0, 3, 1, 2).float() / 255
+    damaged, _ = add_defects(images, images.roll(1, 0), torch.Generator().manual_seed(seed + DEFECT_STREAM))
+    pixels = (damaged * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return list(pixels)
 
 
 def _scores(scorer: Scorer, images: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
@@ -237,12 +262,19 @@ def _scores(scorer: Scorer, images: Sequence[np.ndarray], batch_size: int = 32) 
 
 
 def validation_criterion(trained: TrainedRun, normals: Sequence[np.ndarray], anomalies: Sequence[np.ndarray],
-                         source: str) -> ValidationScore:
-    """AUROC and d' of validation normals vs synthetic anomalies, scored like `dire eval` scores."""
+                         defects: Sequence[np.ndarray], source: str) -> ValidationScore:
+    """Validation normals vs rule-derived anomalies and vs generic defects, scored like `dire
+    eval` scores: the mean of the two AUROCs (either alone when the other set is empty), and d'
+    of normals vs both."""
     scorer = Scorer(trained)
-    good, bad = _scores(scorer, normals), _scores(scorer, anomalies)
-    return ValidationScore(auroc=image_auroc(good, bad), d_prime=separation(good, bad).d_prime,
-                           n_normal=int(good.size), n_anomaly=int(bad.size), source=source)
+    good, logical, structural = (_scores(scorer, images) for images in (normals, anomalies, defects))
+    halves = {name: image_auroc(good, bad) if bad.size else None
+              for name, bad in (("logical", logical), ("structural", structural))}
+    present = [value for value in halves.values() if value is not None]
+    bad = np.concatenate([logical, structural])
+    return ValidationScore(auroc=float(np.mean(present)), d_prime=separation(good, bad).d_prime,
+                           n_normal=int(good.size), n_anomaly=int(bad.size), source=source,
+                           auroc_logical=halves["logical"], auroc_structural=halves["structural"])
 
 
 def _rank_key(score: ValidationScore, criterion: Criterion) -> tuple[float, ...]:
@@ -341,7 +373,7 @@ def sweep(rules_path: str | Path, data_root: str | Path, grid: Mapping[str, Sequ
             plan.append((setting, values, _config_for(program, root, values, category)))
         except SettingError as error:
             raise SweepError(f"setting {setting_name(setting)}: {error}") from None
-    sets: dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray], str]] = {}
+    sets: dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray], list[np.ndarray], str]] = {}
     rows: list[SweepRow] = []
     runs: list[TrainedRun] = []
     for setting, values, config in plan:
@@ -356,7 +388,7 @@ def sweep(rules_path: str | Path, data_root: str | Path, grid: Mapping[str, Sequ
         seconds = time.perf_counter() - started
         size = trained.config.input_hw()
         if size not in sets:
-            say(f"{name}: synthesizing validation anomalies at {size[1]}×{size[0]} px")
+            say(f"{name}: synthesizing validation anomalies and defects at {size[1]}×{size[0]} px")
             sets[size] = _validation_set(program, root, trained.config.category, size,
                                          n_anomalies or VALIDATION_ANOMALIES, trained.config.seed)
         say(f"{name}: validation criterion")

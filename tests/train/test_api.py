@@ -117,3 +117,16 @@ def test_calibration_reads_validation_normals_only(reference_run: Path, tiny_loc
     assert run_calibration(out) == run_calibration(reference_run)
     calibration = run_calibration(out)
     assert calibration["n_validation"] == len(list((root / "pushpins" / "validation" / "good").glob("*.png")))
+
+
+def test_patch_memory_sets_how_many_normal_patches_the_run_keeps(tiny_run: Path, tiny_loco: Path, tiny_rules: Path,
+                                                                 tmp_path: Path) -> None:
+    """`patch_memory` is the structural branch's speed/coverage trade: the run keeps that many
+    patches (the default keeps more), and its config records the value."""
+    from dire_dsl.train.api import train
+
+    default = load_run(tiny_run)
+    assert default.config.patch_memory == 8192 and default.detector.memory.shape[0] > 48
+    small = train(tiny_rules, tiny_loco, tmp_path / "run", overrides={"patch_memory": 48})
+    assert small.config.patch_memory == 48
+    assert load_run(tmp_path / "run").detector.memory.shape == (48, default.detector.memory.shape[1])

@@ -119,10 +119,14 @@ def test_sweep_chooses_without_touching_the_test_split(tiny_rules: Path, tiny_lo
     for row in result.rows:
         assert row.validation.n_anomaly > 0 and row.validation.n_normal == 8
         assert "annotated validation images" in row.validation.source
+        assert "8 generic defects on the validation normals" in row.validation.source
+        assert row.validation.n_anomaly == int(row.validation.source.split(" edits")[0]) + 8
+        halves = (row.validation.auroc_logical, row.validation.auroc_structural)
+        assert row.validation.auroc == pytest.approx(sum(halves) / 2)  # the mean of the two, as LOCO averages
         assert 0 <= row.validation.auroc <= 1 and row.test_auroc_logical is None
     saved = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
     assert saved["winner"] == result.winner
-    assert "val AUROC" in (tmp_path / "sweep" / "sweep.md").read_text()
+    assert "val AUROC str." in (tmp_path / "sweep" / "sweep.md").read_text()
 
 
 def test_choice_follows_validation_not_test(tiny_rules: Path, tiny_loco: Path, tiny_run: Path, rules_copy: Path,
@@ -132,7 +136,7 @@ def test_choice_follows_validation_not_test(tiny_rules: Path, tiny_loco: Path, t
     validation = iter([0.6, 0.9])  # the second setting is better on validation data ...
     monkeypatch.setattr(sweep_module, "validation_criterion", lambda *a, **k: ValidationScore(
         auroc=next(validation), d_prime=1.0, n_normal=8, n_anomaly=8, source="stub"))
-    monkeypatch.setattr(sweep_module, "_validation_set", lambda *a, **k: ([], [], "stub"))
+    monkeypatch.setattr(sweep_module, "_validation_set", lambda *a, **k: ([], [], [], "stub"))
     real_evaluate = sweep_module.evaluate
     test = iter([0.99, 0.10])  # ... and much worse on the test set, which must not matter
 
