@@ -90,7 +90,7 @@ def train(rules: str | Path, data_root: str | Path, out: str | Path, *, category
             run.write_pseudo_labels(data.pseudo_labels)
         say("training")
         detector = train_detector(program, config, data, run, resume=resume, on_step=on_step)
-        calibration = calibrate(detector, data, config, on_phase=say)
+        calibration = calibrate(detector, data.normals, data.validation, config, on_phase=say)
         if rank == 0:
             run.save_weights(detector)
             run.write_calibration(calibration)
@@ -159,20 +159,21 @@ def _open_run(out: str | Path, config: TrainConfig, source: str, *, resume: bool
     return run if rank == 0 else open_run_dir(out)
 
 
-def calibrate(detector: Detector, data: TrainData, config: TrainConfig,
+def calibrate(detector: Detector, normals: torch.Tensor, validation: torch.Tensor, config: TrainConfig,
               on_phase: Callable[[str], None] | None = None) -> Calibration:
-    """Patch memory from training normals; each half's score statistics (rules, embedding, patches)
-    and the threshold from validation normals, never test images.
+    """Patch memory from the training normals (uint8 [N, 3, H, W]); each half's score statistics
+    (rules, embedding, patches) and the threshold from the validation normals, never test images
+    (the training normals when there are none). Also how `benchmarks/patch_memory.py`
+    recalibrates a trained run at another `patch_memory`.
     `on_phase` hears when each of the two passes over the images starts."""
     say = on_phase or (lambda _: None)
-    say(f"building the patch memory from {data.normals.shape[0]} training normals")
-    detector.set_memory(build_memory(detector, data.normals, SCORE_BATCH, config.seed,
-                                           config.patch_memory))
+    say(f"building the patch memory from {normals.shape[0]} training normals")
+    detector.set_memory(build_memory(detector, normals, SCORE_BATCH, config.seed, config.patch_memory))
     if detector.part_memory is not None:
-        detector.set_part_memory(build_part_memory(detector, data.normals, SCORE_BATCH, config.seed))
+        detector.set_part_memory(build_part_memory(detector, normals, SCORE_BATCH, config.seed))
     say("calibrating on validation normals")
     pruned = [tuple(p) for p in detector.rules.pruned(config.prune_threshold)] if config.use_rules else []
-    validation = data.validation if data.validation.shape[0] else data.normals
+    validation = validation if validation.shape[0] else normals
     parts = [score_batch(detector, validation[start:start + SCORE_BATCH].float() / 255)
              for start in range(0, validation.shape[0], SCORE_BATCH)]
     distance = torch.cat([p.distance for p in parts]).cpu()
