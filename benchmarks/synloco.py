@@ -24,7 +24,9 @@ For the rules model also: AU-sPRO @0.05 per kind (good + logical, good + structu
 LOCO reports it), the structural AUROC of its structural branch alone (the structural map's
 maximum), the ablation without the structural half (the same trained run scored by its fused
 logic + embedding score only), and its weakest structural defect type. `--methods rules`
-runs the rules model only.
+runs the rules model only. `--rescore` trains nothing: it rebuilds the scoring (memories,
+calibration) of the runs a former call left in --out with today's code, for a change that
+touches only what training does after the network is learnt.
 """
 
 from __future__ import annotations
@@ -50,9 +52,9 @@ from dire_dsl.eval.metrics import auroc_interval, loco_image_auroc
 from dire_dsl.eval.pointing import defect_objects, pointing
 from dire_dsl.eval.separation import separation
 from dire_dsl.run.inference import Scorer
-from dire_dsl.run.trained import TrainedRun
+from dire_dsl.run.trained import TrainedRun, load_run
 from dire_dsl.synth.generate import synthesize
-from dire_dsl.train.api import train
+from dire_dsl.train.api import calibrate, train
 from dire_dsl.workflows.demo import builtin_rules
 
 CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")
@@ -68,7 +70,7 @@ class Row:
     structural: float | None
     d_logical: float | None
     d_structural: float | None
-    train_minutes: float
+    train_minutes: float | None  # None: --rescore, the run was trained earlier
     images_per_second: float
     logic_share: float | None = None
     pointing: float | None = None
@@ -133,19 +135,36 @@ def halves(run: TrainedRun, root: Path, category: str) -> tuple[np.ndarray, np.n
     return np.concatenate(structural), np.concatenate(fused), splits
 
 
+def rescored(run_dir: Path, overrides: dict) -> TrainedRun:
+    """A run trained earlier, its scoring rebuilt by today's code: the patch and part memories
+    from its training normals and the calibration from its validation normals (`calibrate`,
+    what training ends with), under its own settings plus `overrides`. The network is untouched."""
+    trained = load_run(run_dir)
+    config = trained.config.model_copy(update=overrides)
+    normals = {split: torch.from_numpy(np.stack(load_split(Path(config.data_root), config.category, split,
+                                                           config.input_hw())[1])).permute(0, 3, 1, 2).contiguous()
+               for split in ("train", "validation")}
+    calibration = calibrate(trained.detector, normals["train"], normals["validation"], config)
+    return replace(trained, config=config, calibration=calibration)
+
+
 def run_category(category: str, root: Path, out: Path, overrides: dict, log,  # noqa: ANN001
-                 methods: tuple[str, ...] = METHODS) -> list[Row]:
+                 methods: tuple[str, ...] = METHODS, rescore: bool = False) -> list[Row]:
     rules = builtin_rules(category)
     rows: list[Row] = []
     trained = {}
     wanted = [(m, e) for m, e in (("rules", {}), ("no rules", {"use_rules": False}))
               if m in methods or (m == "no rules" and "PatchCore" in methods)]
     for method, extra in wanted:
-        log(f"{category}: training {method}")
-        start = time.perf_counter()
-        run = train(rules, root, out / category / method.replace(" ", "_"), overrides={**overrides, **extra},
-                    force=True)
-        minutes = (time.perf_counter() - start) / 60
+        run_dir = out / category / method.replace(" ", "_")
+        if rescore:
+            log(f"{category}: rescoring {method} (trained earlier in {run_dir})")
+            run, minutes = rescored(run_dir, {k: v for k, v in overrides.items() if k != "seed"}), None
+        else:
+            log(f"{category}: training {method}")
+            start = time.perf_counter()
+            run = train(rules, root, run_dir, overrides={**overrides, **extra}, force=True)
+            minutes = (time.perf_counter() - start) / 60
         report = evaluate(run, root, category, spro=method == "rules")
         changed = defect_objects(root / category) if method == "rules" else None
         point = pointing(report, run.program, changed).rate if changed else None
@@ -281,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
                         help="which methods to run (PatchCore also trains the no-rules model)")
     parser.add_argument("--regenerate", action="store_true", help="generate the data even if a matching tree exists")
+    parser.add_argument("--rescore", action="store_true",
+                        help="do not train: rebuild the scoring of the runs already in --out with today's code "
+                             "(memories, calibration) and measure them; train min shows as –")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table as Markdown here")
     parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
     args = parser.parse_args(argv)
@@ -304,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     for category in args.categories:
         log(f"{category}: data {sizes}")
         ensure_data(args.data, category, sizes, args.seed, args.regenerate)
-        rows.extend(run_category(category, args.data, args.out, overrides, log, tuple(args.methods)))
+        rows.extend(run_category(category, args.data, args.out, overrides, log, tuple(args.methods), args.rescore))
     header, *body = table(rows)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     for row in [header, *body]:

@@ -21,7 +21,8 @@ if os.environ.get("CI"):
 
 PACKAGE_RULES = Path(__file__).resolve().parents[1] / "dire_dsl" / "rules"
 TINY_DATA = {"n_train": 24, "n_val": 8, "n_test": 16, "size": 96}
-TINY_TRAIN = {"epochs": 1, "image_size": 64, "shots": 2}
+TINY_TRAIN = {"epochs": 1, "image_size": 64, "shots": 2, "patch_spread": "cell"}
+"""The tiny run takes the default structural spread (pushpins.rules itself sets one for the whole map)."""
 
 
 @pytest.fixture(scope="session")

@@ -122,6 +122,9 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("structural", str, "auto", "What the structural branch compares with the normal patches: raw "
                 "pixel windows, the backbone's features (for a pretrained tower), or nothing; auto = pixels for "
                 "conv-small, features otherwise.", choices=("auto", "pixels", "features", "off")),
+    SettingSpec("patch_spread", str, "cell", "How the structural map counts normal spreads: each map cell in the "
+                "validation normals' spread at that cell (rare-but-normal spots count less), or one spread for the "
+                "whole image.", choices=("cell", "image")),
     SettingSpec("patch_memory", int, 8192, "Normal patches the structural branch keeps (a greedy coreset): fewer "
                 "score faster, more cover rarer normal patches; sweep it.", low=16, high=1_000_000),
     SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding (and, by the unsupervised "

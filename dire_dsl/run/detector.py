@@ -17,6 +17,18 @@ from dire_dsl.vision.model import GroundingModel
 
 MEMORIES = ("memory", "part_memory")
 """Buffers whose number of rows comes from the data (checked by name and columns only)."""
+LATER_BUFFERS = ("patch_cells",)
+"""Buffers that runs trained before them do not hold: such a run loads with them empty."""
+
+
+def expected_tensors(detector: Detector, found: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The detector's state as a saved run should hold it: the cell statistics may have any map
+    size (`patch_cells` [2, h, w], set from the validation maps at training time)."""
+    expected = detector.state_dict()
+    cells = found.get("patch_cells")
+    if cells is not None and cells.dim() == 3 and cells.shape[0] == 2:
+        expected["patch_cells"] = torch.zeros_like(cells, dtype=expected["patch_cells"].dtype)
+    return expected
 
 
 class Detector(nn.Module):
@@ -32,6 +44,8 @@ class Detector(nn.Module):
         self.register_buffer("center", torch.zeros(embed_dim))
         self.register_buffer("center_ready", torch.zeros((), dtype=torch.bool))
         self.register_buffer("memory", torch.zeros(0, feature_dim))
+        # each structural map cell's normal mean and spread (dire_dsl.run.patch_cells); empty: one spread
+        self.register_buffer("patch_cells", torch.zeros(2, 0, 0))
         if descriptor in ("pixels", "features"):  # the per-part memory (dire_dsl.run.parts); not in older runs
             self.register_buffer("part_memory", torch.zeros(0, 1 + 3 * CROP * CROP))
         else:
@@ -45,6 +59,10 @@ class Detector(nn.Module):
 
     def set_memory(self, memory: Tensor) -> None:
         self.memory = memory.detach().clone()
+
+    def set_patch_cells(self, cells: Tensor) -> None:
+        """[2, h, w] each map cell's normal mean and spread; [2, 0, 0] puts the map in one spread."""
+        self.patch_cells = cells.detach().clone()
 
     def set_part_memory(self, memory: Tensor) -> None:
         self.part_memory = memory.detach().clone()
@@ -64,7 +82,10 @@ class Detector(nn.Module):
 
     def load_weights(self, tensors: dict[str, Tensor]) -> None:
         """Load saved tensors (the memory banks' sizes are only known from the file)."""
-        for name in MEMORIES:
+        tensors = dict(tensors)
+        for name in LATER_BUFFERS:
+            tensors.setdefault(name, torch.zeros(2, 0, 0))
+        for name in (*MEMORIES, *LATER_BUFFERS):
             if name in tensors and getattr(self, name, None) is not None:
                 setattr(self, name, torch.zeros_like(tensors[name]))
         self.load_state_dict(tensors)

@@ -32,7 +32,7 @@ from torch import Tensor
 
 from dire_dsl.logic.compiler import LogicOutput
 from dire_dsl.logic.grounding import Grounding
-from dire_dsl.run import appearance
+from dire_dsl.run import appearance, patch_cells
 from dire_dsl.run.parts import paint_parts, part_descriptors, part_distances, part_memory
 from dire_dsl.vision.model import ModelOutput
 
@@ -192,12 +192,16 @@ def descriptors(descriptor: str, images: Tensor, out: ModelOutput) -> Tensor:
 
 
 def patch_distances(detector: torch.nn.Module, images: Tensor, out: ModelOutput) -> Tensor:
-    """[B, h, w] the structural branch's raw map (zeros when the run has it off)."""
+    """[B, h, w] the structural branch's raw map (zeros when the run has it off), in each cell's
+    normal spread when the run holds cell statistics (`patch_spread = "cell"`)."""
     if detector.descriptor == "off":
         size = out.head.features.shape[-2:]
         return torch.zeros(images.shape[0], *size, device=images.device)
     found = descriptors(detector.descriptor, images, out)
-    return appearance.distance_map(found, detector.memory, blur=detector.descriptor != "head")
+    distances = appearance.distance_map(found, detector.memory, blur=detector.descriptor != "head")
+    if detector.patch_cells.numel() == 0:
+        return distances
+    return patch_cells.normalise(distances, detector.patch_cells)
 
 
 @torch.no_grad()

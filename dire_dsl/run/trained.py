@@ -17,7 +17,7 @@ from dire_dsl.lang.diagnostics import RulesCheckError
 from dire_dsl.lang.program import check_source
 from dire_dsl.run.checkpoint import summarize, tensor_problems
 from dire_dsl.run.config import TrainConfig
-from dire_dsl.run.detector import MEMORIES, Detector, build_detector
+from dire_dsl.run.detector import LATER_BUFFERS, MEMORIES, Detector, build_detector, expected_tensors
 from dire_dsl.run.folder import CALIBRATION, RESTORE, RULES, RULES_HASH, WEIGHTS, RunDir, RunDirError, open_run_dir
 from dire_dsl.run.scoring import BatchScores, Calibration, score_batch
 
@@ -60,7 +60,8 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
         raise RulesCheckError(result.errors, result.source)
     detector = build_detector(result.program, config)
     weights = run.load_weights()
-    problems = tensor_problems(detector.state_dict(), weights, any_rows=MEMORIES)
+    problems = tensor_problems(expected_tensors(detector, weights), weights, optional=LATER_BUFFERS,
+                               any_rows=MEMORIES)
     if problems and run.rules_sha256() != config.rules_sha256:
         raise RunDirError(f"{run.path / RULES} no longer matches the run's weights ({run.path / WEIGHTS}): the rules "
                           "were changed after training. Retrain with the new rules, or restore the run's original "

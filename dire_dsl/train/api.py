@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,14 @@ from dire_dsl.errors import DireError
 from dire_dsl.grounding.pseudo import check_grounding_backbone
 from dire_dsl.lang import ir
 from dire_dsl.lang.program import load_rules, read_rules_text
+from dire_dsl.run import patch_cells
 from dire_dsl.run.config import MAX_SLOTS, TrainConfig, input_shape, settings_for, structural_descriptor
 from dire_dsl.run.detector import Detector, build_detector
 from dire_dsl.run.folder import RunDir, check_new_run_dir, create_run_dir, open_run_dir
 from dire_dsl.run.scoring import (
     PATCH_MARGIN,
     RULE_STD_FLOOR,
+    BatchScores,
     Calibration,
     _std,
     build_memory,
@@ -174,8 +177,11 @@ def calibrate(detector: Detector, normals: torch.Tensor, validation: torch.Tenso
     say("calibrating on validation normals")
     pruned = [tuple(p) for p in detector.rules.pruned(config.prune_threshold)] if config.use_rules else []
     validation = validation if validation.shape[0] else normals
+    detector.set_patch_cells(torch.zeros(2, 0, 0))
     parts = [score_batch(detector, validation[start:start + SCORE_BATCH].float() / 255)
              for start in range(0, validation.shape[0], SCORE_BATCH)]
+    if config.patch_spread == "cell" and config.descriptor in ("pixels", "features"):
+        parts = _in_cell_spreads(detector, parts)
     distance = torch.cat([p.distance for p in parts]).cpu()
     rules = torch.cat([p.rule_violation for p in parts]).cpu()
     patch = torch.cat([p.patch.amax(dim=(1, 2)) for p in parts]).cpu()
@@ -200,6 +206,18 @@ def calibrate(detector: Detector, normals: torch.Tensor, validation: torch.Tenso
         calibration = calibration.model_copy(update={"patch_margin": -float(fused.min() - 3 * _std(fused))})
     scores = torch.cat([calibration.image_score(p) for p in parts]).cpu()
     return calibration.model_copy(update={"threshold": calibrate_threshold(scores.numpy())})
+
+
+def _in_cell_spreads(detector: Detector, parts: list[BatchScores]) -> list[BatchScores]:
+    """Give the detector each map cell's normal statistics from the validation maps (`patch_cells`),
+    and put each validation map in the statistics of the others (so the image-level calibration
+    sees them as it will see unseen normals)."""
+    maps = torch.cat([p.patch for p in parts]).cpu()
+    if maps.shape[0] < patch_cells.SMALLEST_SET:
+        return parts
+    detector.set_patch_cells(patch_cells.cell_statistics(maps).to(detector.device))
+    normalised = patch_cells.leave_one_out(maps).split([p.patch.shape[0] for p in parts])
+    return [replace(p, patch=m.to(p.patch.device)) for p, m in zip(parts, normalised)]
 
 
 def _patch_statistics(descriptor: str, patch: torch.Tensor, parts: list) -> dict[str, float]:

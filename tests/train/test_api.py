@@ -6,8 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
+from dire_dsl.data.loco import load_split
 from dire_dsl.run.folder import RunDir, RunDirError
 from dire_dsl.run.trained import load_run
 from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH
@@ -119,14 +122,32 @@ def test_calibration_reads_validation_normals_only(reference_run: Path, tiny_loc
     assert calibration["n_validation"] == len(list((root / "pushpins" / "validation" / "good").glob("*.png")))
 
 
-def test_patch_memory_sets_how_many_normal_patches_the_run_keeps(tiny_run: Path, tiny_loco: Path, tiny_rules: Path,
-                                                                 tmp_path: Path) -> None:
-    """`patch_memory` is the structural branch's speed/coverage trade: the run keeps that many
-    patches (the default keeps more), and its config records the value."""
+def test_structural_settings_patch_memory_and_patch_spread(tiny_run: Path, tiny_loco: Path, tiny_rules: Path,
+                                                          tmp_path: Path) -> None:
+    """`patch_memory` is how many normal patches the run keeps (its speed/coverage trade);
+    `patch_spread = "cell"` (the default) keeps each map cell's normal mean and spread, "image"
+    none; a run saved before cell statistics existed still loads, and scores as one spread."""
+    from safetensors.torch import load_file, save_file
+
     from dire_dsl.train.api import train
 
     default = load_run(tiny_run)
+    images = torch.from_numpy(np.stack(load_split(tiny_loco, "pushpins", "validation",
+                                                  default.config.input_hw())[1][:2])).permute(0, 3, 1, 2) / 255
     assert default.config.patch_memory == 8192 and default.detector.memory.shape[0] > 48
-    small = train(tiny_rules, tiny_loco, tmp_path / "run", overrides={"patch_memory": 48})
-    assert small.config.patch_memory == 48
-    assert load_run(tmp_path / "run").detector.memory.shape == (48, default.detector.memory.shape[1])
+    assert default.config.patch_spread == "cell"
+    assert default.detector.patch_cells.shape == (2, *default.score_batch(images).patch.shape[-2:])
+
+    small = train(tiny_rules, tiny_loco, tmp_path / "run", overrides={"patch_memory": 48, "patch_spread": "image"})
+    assert small.config.patch_memory == 48 and small.detector.patch_cells.numel() == 0
+    reloaded = load_run(tmp_path / "run")
+    assert reloaded.detector.memory.shape == (48, default.detector.memory.shape[1])
+    before = reloaded.score_batch(images).patch
+
+    weights = tmp_path / "run" / "model.safetensors"
+    tensors = load_file(weights)
+    del tensors["patch_cells"]  # as a run trained before the setting existed holds it
+    save_file(tensors, weights)
+    older = load_run(tmp_path / "run")
+    assert older.detector.patch_cells.numel() == 0
+    torch.testing.assert_close(older.score_batch(images).patch, before)
