@@ -1,6 +1,7 @@
 """How the structural branch's descriptor settings were chosen: on validation normals only.
 
     python benchmarks/structural_choice.py --data DATA --category pushpins --image-size 160
+    python benchmarks/structural_choice.py --data DATA --category pushpins --image-size 160 --spread
 
 For each candidate (WINDOW, STEP, memory size), builds the patch memory from the training
 normals, then scores the validation normals and the same normals with generic synthetic
@@ -8,6 +9,11 @@ defects painted on (`dire_dsl.eval.synthetic_defects`: Perlin blobs and scars, n
 benchmark's defect types), and prints that AUROC and the scoring speed. No test image is
 read. The shipped setting (`dire_dsl.run.appearance`) is the best AUROC among the candidates
 that score at least 30 images/s on the 2-core CPU.
+
+`--spread` compares, for the shipped descriptor, the map in one spread with the map in each
+cell's own spread (`patch_spread`, `dire_dsl.run.patch_cells`): the first half of the
+validation normals gives the cell statistics, the second half (and its defective copies)
+is scored.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from sklearn.metrics import roc_auc_score
 
 from dire_dsl.data.loco import load_split, native_size
 from dire_dsl.eval.synthetic_defects import add_defects
-from dire_dsl.run import appearance
+from dire_dsl.run import appearance, patch_cells
 from dire_dsl.run.config import input_shape
 
 CANDIDATES = ((4, 2, 8192), (4, 2, 4096), (4, 4, 8192), (4, 4, 4096), (6, 4, 8192))
@@ -39,18 +45,43 @@ def score(images: torch.Tensor, memory: torch.Tensor) -> np.ndarray:
                       .amax(dim=(1, 2)) for i in range(0, len(images), 32)]).numpy()
 
 
+def spread_choice(train: torch.Tensor, validation: torch.Tensor, seed: int) -> None:
+    """The shipped descriptor, the map in one spread vs each cell's own (`patch_spread`)."""
+    memory = appearance.coreset_memory((appearance.pixel_descriptors(train[i:i + 32])
+                                        for i in range(0, len(train), 32)), len(train), 0)
+    half = len(validation) // 2
+    scored = validation[half:]
+    defective, _ = add_defects(scored, scored.roll(1, 0), torch.Generator().manual_seed(seed))
+
+    def maps(images: torch.Tensor) -> torch.Tensor:
+        return torch.cat([appearance.distance_map(appearance.pixel_descriptors(images[i:i + 32]), memory, blur=True)
+                          for i in range(0, len(images), 32)])
+
+    cells = patch_cells.cell_statistics(maps(validation[:half]))
+    normal, damaged = maps(scored), maps(defective)
+    labels = np.r_[np.zeros(len(normal)), np.ones(len(damaged))]
+    print("patch_spread | AUROC validation vs synthetic defects")
+    for name, transform in (("image", lambda m: m), ("cell", lambda m: patch_cells.normalise(m, cells))):
+        scores = np.r_[transform(normal).amax(dim=(1, 2)).numpy(), transform(damaged).amax(dim=(1, 2)).numpy()]
+        print(f"{name:12s} | {roc_auc_score(labels, scores):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--category", required=True)
     parser.add_argument("--image-size", type=int, default=160)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--spread", action="store_true", help="compare patch_spread image and cell instead")
     args = parser.parse_args()
     hw = input_shape(native_size(args.data, args.category), args.image_size)
     train = images(args.data, args.category, "train", hw)
     validation = images(args.data, args.category, "validation", hw)
     defective, _ = add_defects(validation, validation.roll(1, 0), torch.Generator().manual_seed(args.seed))
     print(f"{args.category} at {hw[1]}x{hw[0]}: {len(train)} training normals, {len(validation)} validation normals")
+    if args.spread:
+        spread_choice(train, validation, args.seed)
+        return
     print("window step memory | AUROC validation vs synthetic defects | images/s")
     for window, step, size in CANDIDATES:
         appearance.WINDOW, appearance.STEP = window, step
