@@ -51,6 +51,7 @@ from dire_dsl.eval.evaluate import evaluate
 from dire_dsl.eval.metrics import auroc_interval, loco_image_auroc
 from dire_dsl.eval.pointing import defect_objects, pointing
 from dire_dsl.eval.separation import separation
+from dire_dsl.lang.program import load_rules
 from dire_dsl.run.inference import Scorer
 from dire_dsl.run.trained import TrainedRun, load_run
 from dire_dsl.synth.generate import synthesize
@@ -135,12 +136,19 @@ def halves(run: TrainedRun, root: Path, category: str) -> tuple[np.ndarray, np.n
     return np.concatenate(structural), np.concatenate(fused), splits
 
 
-def rescored(run_dir: Path, overrides: dict) -> TrainedRun:
+SCORING_SETTINGS = ("patch_spread", "patch_memory")
+"""`train {}` keys that act only after the network is learnt: a rescored run takes them from
+today's rules file, as a run trained today would."""
+
+
+def rescored(run_dir: Path, rules: Path, overrides: dict) -> TrainedRun:
     """A run trained earlier, its scoring rebuilt by today's code: the patch and part memories
     from its training normals and the calibration from its validation normals (`calibrate`,
-    what training ends with), under its own settings plus `overrides`. The network is untouched."""
+    what training ends with), under its own settings, today's SCORING_SETTINGS from `rules`,
+    and `overrides`. The network is untouched."""
     trained = load_run(run_dir)
-    config = trained.config.model_copy(update=overrides)
+    today = load_rules(rules).train
+    config = trained.config.model_copy(update={**{key: today[key] for key in SCORING_SETTINGS}, **overrides})
     normals = {split: torch.from_numpy(np.stack(load_split(Path(config.data_root), config.category, split,
                                                            config.input_hw())[1])).permute(0, 3, 1, 2).contiguous()
                for split in ("train", "validation")}
@@ -159,7 +167,7 @@ def run_category(category: str, root: Path, out: Path, overrides: dict, log,  # 
         run_dir = out / category / method.replace(" ", "_")
         if rescore:
             log(f"{category}: rescoring {method} (trained earlier in {run_dir})")
-            run, minutes = rescored(run_dir, {k: v for k, v in overrides.items() if k != "seed"}), None
+            run, minutes = rescored(run_dir, rules, {k: v for k, v in overrides.items() if k != "seed"}), None
         else:
             log(f"{category}: training {method}")
             start = time.perf_counter()
