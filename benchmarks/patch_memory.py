@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--sizes", nargs="+", type=int, default=[2048, 4096, 8192])
     args = parser.parse_args()
-    print("run | patch_memory | validation AUROC vs generic defects | test AUROC logical | test AUROC structural"
+    print("category | patch_memory | validation AUROC vs generic defects | test AUROC logical | test AUROC structural"
           " | images/s")
     for path in args.runs:
         trained = load_run(path)
@@ -67,8 +67,8 @@ def main() -> None:
             run = dataclasses.replace(trained, config=config, calibration=calibration)
             auroc = image_auroc(image_scores(run, validation), image_scores(run, damaged))
             report = evaluate(run, config.data_root, config.category, spro=False)
-            print(f"{path.name} | {size} | {auroc:.3f} | {report.auroc.logical:.3f} | {report.auroc.structural:.3f}"
-                  f" | {report.timing.images_per_second:.1f}", flush=True)
+            print(f"{config.category} | {size} | {auroc:.3f} | {report.auroc.logical:.3f} | "
+                  f"{report.auroc.structural:.3f} | {report.timing.images_per_second:.1f}", flush=True)
 
 
 if __name__ == "__main__":
