@@ -19,33 +19,12 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from dire_dsl.data.loco import load_split
 from dire_dsl.eval.evaluate import evaluate
-from dire_dsl.eval.metrics import image_auroc
-from dire_dsl.eval.synthetic_defects import add_defects
-from dire_dsl.run.inference import Scorer
-from dire_dsl.run.trained import TrainedRun, load_run
+from dire_dsl.eval.synthetic_defects import defective_copies
+from dire_dsl.run.trained import load_run
 from dire_dsl.train.api import calibrate
-
-
-def normals(trained: TrainedRun, split: str) -> torch.Tensor:
-    """uint8 [N, 3, H, W]: a normal split at the run's input size."""
-    _, images = load_split(Path(trained.config.data_root), trained.config.category, split, trained.config.input_hw())
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-
-
-def image_scores(trained: TrainedRun, images: torch.Tensor) -> np.ndarray:
-    """Each image's score, the maximum of its anomaly map (as `dire eval` reads it)."""
-    scorer = Scorer(trained)
-    pixels = list(images.permute(0, 2, 3, 1).numpy())
-    out = []
-    for start in range(0, len(pixels), 32):
-        chunk = pixels[start:start + 32]
-        out.extend(float(m.max()) for m in scorer.maps(scorer.score(chunk), [c.shape[:2] for c in chunk]))
-    return np.asarray(out)
+from dire_dsl.train.dataset import normal_splits
+from dire_dsl.workflows.sweep import DEFECT_STREAM, validation_criterion
 
 
 def main() -> None:
@@ -57,15 +36,14 @@ def main() -> None:
           " | images/s")
     for path in args.runs:
         trained = load_run(path)
-        train_normals, validation = normals(trained, "train"), normals(trained, "validation")
-        damaged, _ = add_defects(validation.float() / 255, validation.roll(1, 0).float() / 255,
-                                 torch.Generator().manual_seed(trained.config.seed + 9))
-        damaged = (damaged * 255).round().clamp(0, 255).to(torch.uint8)
+        train_normals, validation = normal_splits(trained.config)
+        normals = list(validation.permute(0, 2, 3, 1).numpy())
+        damaged = defective_copies(validation.permute(0, 2, 3, 1).numpy(), trained.config.seed + DEFECT_STREAM)
         for size in args.sizes:
             config = trained.config.model_copy(update={"patch_memory": size})
             calibration = calibrate(trained.detector, train_normals, validation, config)
             run = dataclasses.replace(trained, config=config, calibration=calibration)
-            auroc = image_auroc(image_scores(run, validation), image_scores(run, damaged))
+            auroc = validation_criterion(run, normals, [], damaged, "generic defects").auroc_structural
             report = evaluate(run, config.data_root, config.category, spro=False)
             print(f"{config.category} | {size} | {auroc:.3f} | {report.auroc.logical:.3f} | "
                   f"{report.auroc.structural:.3f} | {report.timing.images_per_second:.1f}", flush=True)

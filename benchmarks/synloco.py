@@ -56,6 +56,7 @@ from dire_dsl.run.inference import Scorer
 from dire_dsl.run.trained import TrainedRun, load_run
 from dire_dsl.synth.generate import synthesize
 from dire_dsl.train.api import calibrate, train
+from dire_dsl.train.dataset import normal_splits
 from dire_dsl.workflows.demo import builtin_rules
 
 CATEGORIES = ("breakfast_box", "juice_bottle", "pushpins", "screw_bag", "splicing_connectors")
@@ -149,11 +150,7 @@ def rescored(run_dir: Path, rules: Path, overrides: dict) -> TrainedRun:
     trained = load_run(run_dir)
     today = load_rules(rules).train
     config = trained.config.model_copy(update={**{key: today[key] for key in SCORING_SETTINGS}, **overrides})
-    normals = {split: torch.from_numpy(np.stack(load_split(Path(config.data_root), config.category, split,
-                                                           config.input_hw())[1])).permute(0, 3, 1, 2).contiguous()
-               for split in ("train", "validation")}
-    calibration = calibrate(trained.detector, normals["train"], normals["validation"], config)
-    return replace(trained, config=config, calibration=calibration)
+    return replace(trained, config=config, calibration=calibrate(trained.detector, *normal_splits(config), config))
 
 
 def run_category(category: str, root: Path, out: Path, overrides: dict, log,  # noqa: ANN001

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -133,3 +134,12 @@ def add_defects(images: Tensor, donors: Tensor, generator: torch.Generator) -> t
     return out, masks
 
 
+
+
+def defective_copies(normals: np.ndarray, seed: int) -> list[np.ndarray]:
+    """Each normal image (uint8 [N, H, W, 3]) with generic defects painted on (the next normal
+    lends the foreign pixels), reproducible from `seed`: how `dire sweep` and the benchmarks
+    judge the structural half on validation normals."""
+    images = torch.from_numpy(normals).permute(0, 3, 1, 2).float() / 255
+    damaged, _ = add_defects(images, images.roll(1, 0), torch.Generator().manual_seed(seed))
+    return list((damaged * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())

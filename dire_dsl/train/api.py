@@ -177,7 +177,7 @@ def calibrate(detector: Detector, normals: torch.Tensor, validation: torch.Tenso
     say("calibrating on validation normals")
     pruned = [tuple(p) for p in detector.rules.pruned(config.prune_threshold)] if config.use_rules else []
     validation = validation if validation.shape[0] else normals
-    detector.set_patch_cells(torch.zeros(2, 0, 0))
+    detector.set_patch_cells(torch.zeros(2, 0, 0, device=detector.device))
     parts = [score_batch(detector, validation[start:start + SCORE_BATCH].float() / 255)
              for start in range(0, validation.shape[0], SCORE_BATCH)]
     if config.patch_spread == "cell" and config.descriptor in ("pixels", "features"):

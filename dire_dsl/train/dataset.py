@@ -104,6 +104,16 @@ def _as_tensor(images: list[np.ndarray]) -> Tensor:
     return out
 
 
+def normal_splits(config: TrainConfig) -> tuple[Tensor, Tensor]:
+    """The run's training and validation normals at its input size, uint8 [N, 3, H, W] each (the
+    validation set may be empty): what `calibrate` reads, for rebuilding a trained run's scoring."""
+    hw = config.input_hw()
+    train, validation = (load_split(Path(config.data_root), config.category, split, hw)[1]
+                         for split in ("train", "validation"))
+    empty = torch.zeros(0, 3, *hw, dtype=torch.uint8)
+    return _as_tensor(train), _as_tensor(validation) if validation else empty
+
+
 def load_train_data(program: ir.CheckedProgram, config: TrainConfig, layout: HeadLayout, head_size: tuple[int, int],
                     synthesize: bool = True, on_phase: Callable[[str], None] | None = None) -> TrainData:
     """Load and prepare everything; fails with one clear DataError (or, for a grounding mode

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict
 
 from dire_dsl.atomic import GENERATOR, MARKDOWN_MARKER, atomic_write_text
@@ -47,7 +46,7 @@ from dire_dsl.errors import DireError
 from dire_dsl.eval.evaluate import evaluate
 from dire_dsl.eval.metrics import image_auroc
 from dire_dsl.eval.separation import separation
-from dire_dsl.eval.synthetic_defects import add_defects
+from dire_dsl.eval.synthetic_defects import defective_copies
 from dire_dsl.lang import ast
 from dire_dsl.lang.diagnostics import RulesCheckError
 from dire_dsl.lang.format import format_program
@@ -237,19 +236,10 @@ def _validation_set(program: CheckedProgram, data_root: Path, category: str, siz
     if not results:
         raise DataError(f"no rule-breaking edit fits the annotated {source_split} images; the sweep has no anomalies "
                         "to choose on")
-    defects = _generic_defects(np.stack(normals), seed)
+    defects = defective_copies(np.stack(normals), seed + DEFECT_STREAM)
     source = (f"{len(results)} edits of {len(images)} annotated {source_split} images; {len(defects)} generic "
               "defects on the validation normals")
     return np.stack(normals), [r.image for r in results], defects, source
-
-
-def _generic_defects(normals: np.ndarray, seed: int) -> list[np.ndarray]:
-    """Each validation normal (uint8 [N, H, W, 3]) with generic defects painted on (another
-    normal lends the foreign pixels), the same for every setting of one sweep."""
-    images = torch.from_numpy(normals).permute(0, 3, 1, 2).float() / 255
-    damaged, _ = add_defects(images, images.roll(1, 0), torch.Generator().manual_seed(seed + DEFECT_STREAM))
-    pixels = (damaged * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    return list(pixels)
 
 
 def _scores(scorer: Scorer, images: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
