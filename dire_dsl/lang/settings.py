@@ -125,6 +125,9 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("patch_spread", str, "cell", "How the structural map counts normal spreads: each map cell in the "
                 "validation normals' spread at that cell (rare-but-normal spots count less), or one spread for the "
                 "whole image.", choices=("cell", "image")),
+    SettingSpec("patch_position", float, 0.0, "Weight of a patch's place in the image when it is compared with the "
+                "normal patches (per image side, in descriptor units): above 0, a patch is normal only if alike "
+                "patches lie near it, for products whose parts keep their places; 0 = anywhere.", low=0.0, high=100.0),
     SettingSpec("patch_memory", int, 8192, "Normal patches the structural branch keeps (a greedy coreset): fewer "
                 "score faster, more cover rarer normal patches; sweep it.", low=16, high=1_000_000),
     SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding (and, by the unsupervised "

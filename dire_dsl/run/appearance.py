@@ -16,7 +16,8 @@ PatchCore (Roth et al., CVPR 2022) with a choice of patch descriptor:
 The memory is a greedy k-centre coreset of training-normal descriptors (at most
 MEMORY_SIZE, chosen from at most CANDIDATES drawn at random), so rare normal patches (a pin's
 edge over a pink tray) stay covered. A patch's distance to its nearest memory patch, the map
-smoothed by a Gaussian of BLUR_SIGMA cells as in PatchCore, is the structural map.
+smoothed by a Gaussian of BLUR_SIGMA cells as in PatchCore, is the structural map. With
+`patch_position` above 0 each descriptor also carries its place in the image (`with_position`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,21 @@ def head_descriptors(features: Tensor) -> Tensor:
     """Grounding-head features [B, C, h, w] → [B, h', w', C] (the runs before the structural branch)."""
     pooled = F.avg_pool2d(features, HEAD_POOL) if min(features.shape[-2:]) >= 2 * HEAD_POOL else features
     return F.normalize(pooled, dim=1).permute(0, 2, 3, 1)
+
+
+def with_position(descriptors: Tensor, weight: float) -> Tensor:
+    """[B, h, w, C] → [B, h, w, C + 2]: each patch's place (row and column as fractions of the
+    map's longer side) times `weight` joined on (`patch_position`). A patch is then near only to
+    normal patches that look alike *and* lie near it: a grey smudge in the middle of a box is
+    far from the grey divider it resembles. Unchanged when `weight` is 0."""
+    if weight <= 0:
+        return descriptors
+    batch, height, width, _ = descriptors.shape
+    side = max(height, width)
+    rows = torch.arange(height, device=descriptors.device, dtype=descriptors.dtype) / side
+    columns = torch.arange(width, device=descriptors.device, dtype=descriptors.dtype) / side
+    place = torch.stack(torch.meshgrid(rows, columns, indexing="ij"), dim=-1) * weight
+    return torch.cat([descriptors, place.expand(batch, height, width, 2)], dim=-1)
 
 
 def nearest_distance(queries: Tensor, memory: Tensor, chunk: int = 4096) -> Tensor:

@@ -35,12 +35,14 @@ class Detector(nn.Module):
     """Everything that scores an image, saved together in RUN/model.safetensors."""
 
     def __init__(self, model: GroundingModel, rules: CompiledRules, embed_dim: int, feature_dim: int,
-                 descriptor: str = "head") -> None:
-        """`descriptor`: what the patch memory holds (`dire_dsl.run.appearance`), `feature_dim` its width."""
+                 descriptor: str = "head", patch_position: float = 0.0) -> None:
+        """`descriptor`: what the patch memory holds (`dire_dsl.run.appearance`), `feature_dim` its width
+        (2 more when `patch_position`, the weight of each patch's place, is above 0)."""
         super().__init__()
         self.model = model
         self.rules = rules
         self.descriptor = descriptor
+        self.patch_position = patch_position
         self.register_buffer("center", torch.zeros(embed_dim))
         self.register_buffer("center_ready", torch.zeros((), dtype=torch.bool))
         self.register_buffer("memory", torch.zeros(0, feature_dim))
@@ -59,6 +61,10 @@ class Detector(nn.Module):
 
     def set_memory(self, memory: Tensor) -> None:
         self.memory = memory.detach().clone()
+
+    def set_patch_position(self, weight: float) -> None:
+        """The weight of each patch's place (`appearance.with_position`); set before the memory is built."""
+        self.patch_position = weight
 
     def set_patch_cells(self, cells: Tensor) -> None:
         """[2, h, w] each map cell's normal mean and spread; [2, 0, 0] puts the map in one spread."""
@@ -102,12 +108,13 @@ def build_detector(program: ir.CheckedProgram, config: TrainConfig) -> Detector:
     backbone = create_backbone(config.backbone, adapt=adapt)
     model = GroundingModel(program, backbone, slots=config.slots, peak_separation=config.peak_separation,
                            ridge_reach=config.ridge_reach)
-    return Detector(model, compile_program(program), model.head.embed[-1].out_features,
-                    _descriptor_width(config.descriptor, model), config.descriptor)
+    width = _descriptor_width(config.descriptor, model) + (2 if config.patch_position > 0 else 0)
+    return Detector(model, compile_program(program), model.head.embed[-1].out_features, width, config.descriptor,
+                    config.patch_position)
 
 
 def _descriptor_width(descriptor: str, model: GroundingModel) -> int:
-    """Columns of the patch memory for `descriptor` (see `dire_dsl.run.appearance`)."""
+    """Columns of `descriptor`'s patch descriptors (see `dire_dsl.run.appearance`)."""
     if descriptor == "pixels":
         return 3 * WINDOW * WINDOW
     if descriptor == "features":

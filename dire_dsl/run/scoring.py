@@ -182,13 +182,16 @@ def score_batch(detector: torch.nn.Module, images: Tensor) -> BatchScores:
     return BatchScores(distance, 1 - logic.s_logic, 1 - logic.truth, patch, logic, out.grounding, parts)
 
 
-def descriptors(descriptor: str, images: Tensor, out: ModelOutput) -> Tensor:
-    """[B, h, w, C] patch descriptors of a run's kind (`appearance.DESCRIPTORS`) for scored images."""
-    if descriptor == "pixels":
-        return appearance.pixel_descriptors(images.float())
-    if descriptor == "features":
-        return appearance.feature_descriptors(out.maps)
-    return appearance.head_descriptors(out.head.features.float())
+def descriptors(detector: torch.nn.Module, images: Tensor, out: ModelOutput) -> Tensor:
+    """[B, h, w, C] patch descriptors of the run's kind (`appearance.DESCRIPTORS`) for scored
+    images, each with its place when the run weighs it (`patch_position`)."""
+    if detector.descriptor == "pixels":
+        found = appearance.pixel_descriptors(images.float())
+    elif detector.descriptor == "features":
+        found = appearance.feature_descriptors(out.maps)
+    else:
+        found = appearance.head_descriptors(out.head.features.float())
+    return appearance.with_position(found, detector.patch_position)
 
 
 def patch_distances(detector: torch.nn.Module, images: Tensor, out: ModelOutput) -> Tensor:
@@ -197,7 +200,7 @@ def patch_distances(detector: torch.nn.Module, images: Tensor, out: ModelOutput)
     if detector.descriptor == "off":
         size = out.head.features.shape[-2:]
         return torch.zeros(images.shape[0], *size, device=images.device)
-    found = descriptors(detector.descriptor, images, out)
+    found = descriptors(detector, images, out)
     distances = appearance.distance_map(found, detector.memory, blur=detector.descriptor != "head")
     if detector.patch_cells.numel() == 0:
         return distances
@@ -216,7 +219,7 @@ def build_memory(detector: torch.nn.Module, images: Tensor, batch_size: int, see
     def batches() -> Iterator[Tensor]:
         for start in range(0, images.shape[0], batch_size):
             batch = images[start:start + batch_size].to(detector.device).float() / 255
-            yield descriptors(detector.descriptor, batch, detector.model(batch)).cpu()
+            yield descriptors(detector, batch, detector.model(batch)).cpu()
 
     return appearance.coreset_memory(batches(), images.shape[0], seed, size)
 

@@ -67,6 +67,47 @@ def test_a_defect_painted_on_a_normal_image_is_localised() -> None:
     assert score > 0.5, score
 
 
+def discs_in_place(n: int, seed: int, red: tuple[int, int]) -> torch.Tensor:
+    """Grey trays whose disc at `red` (centre row, column) is red and every other disc blue."""
+    generator = torch.Generator().manual_seed(seed)
+    ys, xs = torch.meshgrid(torch.arange(64) + 0.5, torch.arange(64) + 0.5, indexing="ij")
+    images = 0.4 + 0.03 * torch.randn(n, 3, 64, 64, generator=generator)
+    for centre in ((16, 16), (16, 48), (48, 16), (48, 48)):
+        colour = torch.tensor([0.9, 0.2, 0.2] if centre == red else [0.2, 0.4, 0.9]).view(3, 1, 1)
+        disc = ((ys - centre[0]) ** 2 + (xs - centre[1]) ** 2 <= 81).float()
+        images = images * (1 - disc) + colour * disc
+    return images.clamp(0, 1)
+
+
+def test_with_position_joins_each_patchs_place() -> None:
+    found = torch.rand(2, 3, 5, 7)
+    assert appearance.with_position(found, 0.0) is found
+    placed = appearance.with_position(found, 2.0)
+    assert placed.shape == (2, 3, 5, 9) and torch.equal(placed[..., :7], found)
+    assert torch.allclose(placed[1, 2, 4, 7:], torch.tensor([2 * 2 / 5, 2 * 4 / 5]))
+
+
+def test_a_part_in_another_parts_place_is_found_only_with_position() -> None:
+    """Normal trays hold their red disc top left; a tray with it bottom right holds only
+    patches some normal tray has, somewhere. Weighing each patch's place (`patch_position`)
+    makes the misplaced disc the map's maximum and the tray stand out from every normal one."""
+    normals, good = discs_in_place(8, 1, (16, 16)), discs_in_place(4, 2, (16, 16))
+    moved = discs_in_place(4, 3, (48, 48))
+
+    def maps(weight: float) -> torch.Tensor:
+        memory = appearance.coreset_memory((appearance.with_position(appearance.pixel_descriptors(normals), weight),),
+                                           8, seed=0, size=2048)
+        found = appearance.with_position(appearance.pixel_descriptors(torch.cat([good, moved])), weight)
+        return appearance.distance_map(found, memory, blur=True)
+
+    anywhere, placed = maps(0.0), maps(4.0)
+    assert float(anywhere[4:].amax(dim=(1, 2)).min()) < 2 * float(anywhere[:4].amax(dim=(1, 2)).max())
+    assert float(placed[4:].amax(dim=(1, 2)).min()) > 3 * float(placed[:4].amax(dim=(1, 2)).max())
+    for row in range(4, 8):  # 16x16 cells of 4 pixels: the disc at (48, 48) is cell (12, 12)
+        peak = divmod(int(placed[row].argmax()), placed.shape[-1])
+        assert max(abs(peak[0] - 12), abs(peak[1] - 12)) <= 3, peak
+
+
 def test_nearest_distance_matches_brute_force() -> None:
     queries, memory = torch.randn(50, 4), torch.randn(30, 4)
     expected = torch.cdist(queries, memory).min(dim=1).values

@@ -122,11 +122,12 @@ def test_calibration_reads_validation_normals_only(reference_run: Path, tiny_loc
     assert calibration["n_validation"] == len(list((root / "pushpins" / "validation" / "good").glob("*.png")))
 
 
-def test_structural_settings_patch_memory_and_patch_spread(tiny_run: Path, tiny_loco: Path, tiny_rules: Path,
-                                                          tmp_path: Path) -> None:
+def test_structural_settings_patch_memory_spread_and_position(tiny_run: Path, tiny_loco: Path, tiny_rules: Path,
+                                                              tmp_path: Path) -> None:
     """`patch_memory` is how many normal patches the run keeps (its speed/coverage trade);
     `patch_spread = "cell"` (the default) keeps each map cell's normal mean and spread, "image"
-    none; a run saved before cell statistics existed still loads, and scores as one spread."""
+    none; `patch_position` joins each patch's place to its memory row, and the saved run scores
+    as trained; a run saved before cell statistics existed still loads, and scores as one spread."""
     from safetensors.torch import load_file, save_file
 
     from dire_dsl.train.api import train
@@ -137,12 +138,15 @@ def test_structural_settings_patch_memory_and_patch_spread(tiny_run: Path, tiny_
     assert default.config.patch_memory == 8192 and default.detector.memory.shape[0] > 48
     assert default.config.patch_spread == "cell"
     assert default.detector.patch_cells.shape == (2, *default.score_batch(images).patch.shape[-2:])
+    assert default.config.patch_position == 0
 
-    small = train(tiny_rules, tiny_loco, tmp_path / "run", overrides={"patch_memory": 48, "patch_spread": "image"})
+    small = train(tiny_rules, tiny_loco, tmp_path / "run",
+                  overrides={"patch_memory": 48, "patch_spread": "image", "patch_position": 2.0})
     assert small.config.patch_memory == 48 and small.detector.patch_cells.numel() == 0
     reloaded = load_run(tmp_path / "run")
-    assert reloaded.detector.memory.shape == (48, default.detector.memory.shape[1])
+    assert reloaded.detector.memory.shape == (48, default.detector.memory.shape[1] + 2)
     before = reloaded.score_batch(images).patch
+    torch.testing.assert_close(before, small.score_batch(images).patch)
 
     weights = tmp_path / "run" / "model.safetensors"
     tensors = load_file(weights)
@@ -151,3 +155,9 @@ def test_structural_settings_patch_memory_and_patch_spread(tiny_run: Path, tiny_
     older = load_run(tmp_path / "run")
     assert older.detector.patch_cells.numel() == 0
     torch.testing.assert_close(older.score_batch(images).patch, before)
+
+    unplaced = _copy_run(tiny_run, tmp_path / "unplaced")
+    config = json.loads((unplaced / "config.json").read_text())
+    del config["patch_position"]  # a run trained before the setting existed compares patches anywhere
+    (unplaced / "config.json").write_text(json.dumps(config))
+    torch.testing.assert_close(load_run(unplaced).score_batch(images).patch, default.score_batch(images).patch)
