@@ -16,13 +16,15 @@ validation normals gives the cell statistics, the second half (and its defective
 is scored.
 
 `--position 0,1,2` compares `patch_position` weights (at `--patch-spread`, the category's
-setting), both validation halves in turn scored against three generic-defect draws.
+setting), both validation halves in turn scored against three generic-defect draws;
+`--colour` compares `patch_colour` raw and balanced the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -74,22 +76,21 @@ def in_spread(maps: torch.Tensor, cells: torch.Tensor, spread: str) -> torch.Ten
     return maps if spread == "image" else patch_cells.normalise(maps, cells)
 
 
-def position_choice(train: torch.Tensor, validation: torch.Tensor, spread: str, weights: list[float]) -> None:
-    """The shipped descriptor with each patch's place weighed (`patch_position`): both halves of
-    the validation normals in turn give the cell statistics and are scored, each scored normal
-    with three defective copies (defect seeds 1-3), for less noise than one draw."""
+def folds_choice(train: torch.Tensor, validation: torch.Tensor, spread: str,
+                 variants: dict[str, Callable[[torch.Tensor], torch.Tensor]]) -> None:
+    """Each descriptor variant (images → [B, h, w, C]) at the category's `patch_spread`: both
+    halves of the validation normals in turn give the cell statistics and are scored, each
+    scored normal with three defective copies (defect seeds 1-3), for less noise than one draw."""
     half = len(validation) // 2
     folds = [(validation[:half], validation[half:]), (validation[half:], validation[:half])]
     copies = [[add_defects(s, s.roll(1, 0), torch.Generator().manual_seed(k))[0] for k in (1, 2, 3)] for _, s in folds]
-    print(f"patch_position | AUROC validation vs synthetic defects (patch_spread {spread})")
-    for weight in weights:
-        def descriptors(images: torch.Tensor, weight: float = weight) -> torch.Tensor:
-            return appearance.with_position(appearance.pixel_descriptors(images), weight)
-
+    print(f"variant | AUROC validation vs synthetic defects (patch_spread {spread})")
+    for name, descriptors in variants.items():
         memory = appearance.coreset_memory((descriptors(train[i:i + 32]) for i in range(0, len(train), 32)),
                                            len(train), 0)
 
-        def maps(images: torch.Tensor, memory: torch.Tensor = memory) -> torch.Tensor:
+        def maps(images: torch.Tensor, memory: torch.Tensor = memory,
+                 descriptors: Callable[[torch.Tensor], torch.Tensor] = descriptors) -> torch.Tensor:
             return torch.cat([appearance.distance_map(descriptors(images[i:i + 32]), memory, blur=True)
                               for i in range(0, len(images), 32)])
 
@@ -100,7 +101,21 @@ def position_choice(train: torch.Tensor, validation: torch.Tensor, spread: str, 
             damaged += [in_spread(maps(d), cells, spread).amax(dim=(1, 2)).numpy() for d in defective]
         normal, damaged = np.concatenate(normal), np.concatenate(damaged)
         auroc = roc_auc_score(np.r_[np.zeros(len(normal)), np.ones(len(damaged))], np.r_[normal, damaged])
-        print(f"{weight:14g} | {auroc:.3f}", flush=True)
+        print(f"{name} | {auroc:.3f}", flush=True)
+
+
+def position_variants(weights: list[float]) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """`patch_position` weights: the shipped windows with each patch's place joined on."""
+    def placed(weight: float) -> Callable[[torch.Tensor], torch.Tensor]:
+        return lambda images: appearance.with_position(appearance.pixel_descriptors(images), weight)
+
+    return {f"patch_position {w:g}": placed(w) for w in weights}
+
+
+def colour_variants() -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """`patch_colour`: the windows of the images as they are, or balanced by each image's mean colour."""
+    return {"patch_colour raw": appearance.pixel_descriptors,
+            "patch_colour balanced": lambda images: appearance.pixel_descriptors(appearance.balance_colour(images))}
 
 
 def main() -> None:
@@ -111,7 +126,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--spread", action="store_true", help="compare patch_spread image and cell instead")
     parser.add_argument("--position", default="", help="compare these patch_position weights instead, e.g. 0,1,2")
-    parser.add_argument("--patch-spread", default="cell", choices=("cell", "image"), help="with --position")
+    parser.add_argument("--colour", action="store_true", help="compare patch_colour raw and balanced instead")
+    parser.add_argument("--patch-spread", default="cell", choices=("cell", "image"), help="with --position, --colour")
     args = parser.parse_args()
     hw = input_shape(native_size(args.data, args.category), args.image_size)
     train = images(args.data, args.category, "train", hw)
@@ -122,7 +138,11 @@ def main() -> None:
         spread_choice(train, validation, args.seed)
         return
     if args.position:
-        position_choice(train, validation, args.patch_spread, [float(w) for w in args.position.split(",")])
+        weights = [float(w) for w in args.position.split(",")]
+        folds_choice(train, validation, args.patch_spread, position_variants(weights))
+        return
+    if args.colour:
+        folds_choice(train, validation, args.patch_spread, colour_variants())
         return
     print("window step memory | AUROC validation vs synthetic defects | images/s")
     for window, step, size in CANDIDATES:

@@ -137,7 +137,7 @@ def halves(run: TrainedRun, root: Path, category: str) -> tuple[np.ndarray, np.n
     return np.concatenate(structural), np.concatenate(fused), splits
 
 
-SCORING_SETTINGS = ("patch_spread", "patch_memory", "patch_position")
+SCORING_SETTINGS = ("patch_spread", "patch_memory", "patch_position", "patch_colour")
 """`train {}` keys that act only after the network is learnt: a rescored run takes them from
 today's rules file, as a run trained today would."""
 

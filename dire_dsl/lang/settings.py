@@ -128,6 +128,10 @@ TRAIN_SETTINGS = _specs(
     SettingSpec("patch_position", float, 0.0, "Weight of a patch's place in the image when it is compared with the "
                 "normal patches (per image side, in descriptor units): above 0, a patch is normal only if alike "
                 "patches lie near it, for products whose parts keep their places; 0 = anywhere.", low=0.0, high=100.0),
+    SettingSpec("patch_colour", str, "raw", "How the structural branch's pixel windows see colour: as they are, or "
+                "each image divided by its own mean colour (balanced), for products whose colour or lighting varies "
+                "between good images, where a dent or stain is told by its colour against the rest of the image; "
+                "pixel windows only.", choices=("raw", "balanced")),
     SettingSpec("patch_memory", int, 8192, "Normal patches the structural branch keeps (a greedy coreset): fewer "
                 "score faster, more cover rarer normal patches; sweep it.", low=16, high=1_000_000),
     SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding (and, by the unsupervised "

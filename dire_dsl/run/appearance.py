@@ -17,7 +17,9 @@ The memory is a greedy k-centre coreset of training-normal descriptors (at most
 MEMORY_SIZE, chosen from at most CANDIDATES drawn at random), so rare normal patches (a pin's
 edge over a pink tray) stay covered. A patch's distance to its nearest memory patch, the map
 smoothed by a Gaussian of BLUR_SIGMA cells as in PatchCore, is the structural map. With
-`patch_position` above 0 each descriptor also carries its place in the image (`with_position`).
+`patch_position` above 0 each descriptor also carries its place in the image (`with_position`);
+with `patch_colour = "balanced"` the pixel windows are taken from the image divided by its own mean
+colour (`balance_colour`).
 """
 
 from __future__ import annotations
@@ -75,6 +77,22 @@ def head_descriptors(features: Tensor) -> Tensor:
     """Grounding-head features [B, C, h, w] → [B, h', w', C] (the runs before the structural branch)."""
     pooled = F.avg_pool2d(features, HEAD_POOL) if min(features.shape[-2:]) >= 2 * HEAD_POOL else features
     return F.normalize(pooled, dim=1).permute(0, 2, 3, 1)
+
+
+BALANCE_LEVEL = 0.5
+"""A balanced image's mean colour (`balance_colour`): mid-grey, so its windows stay near the raw range."""
+BALANCE_FLOOR = 0.05
+"""Each channel's mean is taken as at least this, so a nearly black image does not blow up."""
+
+
+def balance_colour(images: Tensor) -> Tensor:
+    """[B, 3, H, W] → each image divided by its own mean colour (per channel), times BALANCE_LEVEL
+    (`patch_colour = "balanced"`): grey-world white balance. Where good images differ in colour
+    or light (a pink box, a green one), a raw window mixes *which* colour with *how dark*; a dent
+    that darkens a pink box to a grey some other normal image holds is then a normal patch.
+    Balanced, the dent is darker than its own image, which no normal box is."""
+    mean = images.mean(dim=(2, 3), keepdim=True).clamp_min(BALANCE_FLOOR)
+    return images / mean * BALANCE_LEVEL
 
 
 def with_position(descriptors: Tensor, weight: float) -> Tensor:

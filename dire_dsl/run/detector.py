@@ -35,14 +35,16 @@ class Detector(nn.Module):
     """Everything that scores an image, saved together in RUN/model.safetensors."""
 
     def __init__(self, model: GroundingModel, rules: CompiledRules, embed_dim: int, feature_dim: int,
-                 descriptor: str = "head", patch_position: float = 0.0) -> None:
+                 descriptor: str = "head", patch_position: float = 0.0, patch_colour: str = "raw") -> None:
         """`descriptor`: what the patch memory holds (`dire_dsl.run.appearance`), `feature_dim` its width
-        (2 more when `patch_position`, the weight of each patch's place, is above 0)."""
+        (2 more when `patch_position`, the weight of each patch's place, is above 0); `patch_colour`:
+        whether pixel windows are colour-balanced first."""
         super().__init__()
         self.model = model
         self.rules = rules
         self.descriptor = descriptor
         self.patch_position = patch_position
+        self.patch_colour = patch_colour
         self.register_buffer("center", torch.zeros(embed_dim))
         self.register_buffer("center_ready", torch.zeros((), dtype=torch.bool))
         self.register_buffer("memory", torch.zeros(0, feature_dim))
@@ -65,6 +67,10 @@ class Detector(nn.Module):
     def set_patch_position(self, weight: float) -> None:
         """The weight of each patch's place (`appearance.with_position`); set before the memory is built."""
         self.patch_position = weight
+
+    def set_patch_colour(self, colour: str) -> None:
+        """`raw` or `balanced` pixel windows (`appearance.balance_colour`); set before the memory is built."""
+        self.patch_colour = colour
 
     def set_patch_cells(self, cells: Tensor) -> None:
         """[2, h, w] each map cell's normal mean and spread; [2, 0, 0] puts the map in one spread."""
@@ -110,7 +116,7 @@ def build_detector(program: ir.CheckedProgram, config: TrainConfig) -> Detector:
                            ridge_reach=config.ridge_reach)
     width = _descriptor_width(config.descriptor, model) + (2 if config.patch_position > 0 else 0)
     return Detector(model, compile_program(program), model.head.embed[-1].out_features, width, config.descriptor,
-                    config.patch_position)
+                    config.patch_position, config.patch_colour)
 
 
 def _descriptor_width(descriptor: str, model: GroundingModel) -> int:

@@ -184,9 +184,12 @@ def score_batch(detector: torch.nn.Module, images: Tensor) -> BatchScores:
 
 def descriptors(detector: torch.nn.Module, images: Tensor, out: ModelOutput) -> Tensor:
     """[B, h, w, C] patch descriptors of the run's kind (`appearance.DESCRIPTORS`) for scored
-    images, each with its place when the run weighs it (`patch_position`)."""
+    images, each with its place when the run weighs it (`patch_position`), pixel windows colour-
+    balanced when the run asks (`patch_colour`)."""
     if detector.descriptor == "pixels":
-        found = appearance.pixel_descriptors(images.float())
+        pixels = images.float()
+        found = appearance.pixel_descriptors(appearance.balance_colour(pixels) if detector.patch_colour == "balanced"
+                                             else pixels)
     elif detector.descriptor == "features":
         found = appearance.feature_descriptors(out.maps)
     else:

@@ -172,6 +172,7 @@ def calibrate(detector: Detector, normals: torch.Tensor, validation: torch.Tenso
     say = on_phase or (lambda _: None)
     say(f"building the patch memory from {normals.shape[0]} training normals")
     detector.set_patch_position(config.patch_position)
+    detector.set_patch_colour(config.patch_colour)
     detector.set_memory(build_memory(detector, normals, SCORE_BATCH, config.seed, config.patch_memory))
     if detector.part_memory is not None:
         detector.set_part_memory(build_part_memory(detector, normals, SCORE_BATCH, config.seed))

@@ -108,6 +108,49 @@ def test_a_part_in_another_parts_place_is_found_only_with_position() -> None:
         assert max(abs(peak[0] - 12), abs(peak[1] - 12)) <= 3, peak
 
 
+def test_balance_colour_takes_out_a_colour_cast() -> None:
+    images = torch.rand(2, 3, 8, 12, generator=torch.Generator().manual_seed(0))
+    cast = images * torch.tensor([1.3, 0.8, 0.6]).view(1, 3, 1, 1)
+    balanced = appearance.balance_colour(images)
+    torch.testing.assert_close(appearance.balance_colour(cast), balanced)
+    torch.testing.assert_close(balanced.mean(dim=(2, 3)), torch.full((2, 3), appearance.BALANCE_LEVEL))
+    assert torch.isfinite(appearance.balance_colour(torch.zeros(1, 3, 4, 4))).all()
+
+
+def boxes(levels: list[float], seed: int, dent: bool = False) -> torch.Tensor:
+    """Plain boxes of one hue at each brightness in `levels`; `dent` darkens an 8x8 square to half."""
+    generator = torch.Generator().manual_seed(seed)
+    hue = torch.tensor([1.0, 0.9, 1.0]).view(1, 3, 1, 1)
+    images = torch.tensor(levels).view(-1, 1, 1, 1) * hue + 0.01 * torch.randn(len(levels), 3, 32, 32,
+                                                                               generator=generator)
+    if dent:
+        images[:, :, 12:20, 12:20] *= 0.5
+    return images.clamp(0, 1)
+
+
+def test_a_dent_darkening_a_box_to_another_boxs_shade_is_found_only_balanced() -> None:
+    """Good boxes come in eight brightnesses; a dent halves a bright box's brightness, to the shade
+    some other good box has all over. Raw windows hold nothing a normal box lacks; balanced by
+    each image's mean colour (`patch_colour = "balanced"`), the dent is darker than its own box,
+    which no normal box is, and it is the map's maximum."""
+    levels = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    normals, good, dented = boxes(levels, 0), boxes([0.6, 0.8, 1.0], 1), boxes([0.6, 0.8, 1.0], 2, dent=True)
+
+    def maps(balanced: bool) -> torch.Tensor:
+        def windows(images: torch.Tensor) -> torch.Tensor:
+            return appearance.pixel_descriptors(appearance.balance_colour(images) if balanced else images)
+
+        memory = appearance.coreset_memory((windows(normals),), len(levels), seed=0, size=2048)
+        return appearance.distance_map(windows(torch.cat([good, dented])), memory, blur=True)
+
+    raw, balanced = maps(False), maps(True)
+    assert float(raw[3:].amax(dim=(1, 2)).min()) < 2 * float(raw[:3].amax(dim=(1, 2)).max())
+    assert float(balanced[3:].amax(dim=(1, 2)).min()) > 3 * float(balanced[:3].amax(dim=(1, 2)).max())
+    for row in range(3, 6):  # 8x8 cells of 4 pixels: the dent covers cells 3-4
+        peak = divmod(int(balanced[row].argmax()), balanced.shape[-1])
+        assert 3 <= peak[0] <= 4 and 3 <= peak[1] <= 4, peak
+
+
 def test_nearest_distance_matches_brute_force() -> None:
     queries, memory = torch.randn(50, 4), torch.randn(30, 4)
     expected = torch.cdist(queries, memory).min(dim=1).values

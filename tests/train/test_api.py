@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from dire_dsl.data.loco import load_split
+from dire_dsl.run import appearance
 from dire_dsl.run.folder import RunDir, RunDirError
 from dire_dsl.run.trained import load_run
 from dire_dsl.vision.instances import PEAK_SEPARATION, RIDGE_REACH
@@ -122,12 +123,14 @@ def test_calibration_reads_validation_normals_only(reference_run: Path, tiny_loc
     assert calibration["n_validation"] == len(list((root / "pushpins" / "validation" / "good").glob("*.png")))
 
 
-def test_structural_settings_patch_memory_spread_and_position(tiny_run: Path, tiny_loco: Path, tiny_rules: Path,
-                                                              tmp_path: Path) -> None:
+def test_structural_settings_patch_memory_spread_position_and_colour(tiny_run: Path, tiny_loco: Path,
+                                                                     tiny_rules: Path, tmp_path: Path) -> None:
     """`patch_memory` is how many normal patches the run keeps (its speed/coverage trade);
     `patch_spread = "cell"` (the default) keeps each map cell's normal mean and spread, "image"
-    none; `patch_position` joins each patch's place to its memory row, and the saved run scores
-    as trained; a run saved before cell statistics existed still loads, and scores as one spread."""
+    none; `patch_position` joins each patch's place to its memory row and `patch_colour =
+    "balanced"` takes the windows from colour-balanced images, and the saved run scores as
+    trained; a run saved before cell statistics existed still loads, and scores as one spread;
+    one saved before `patch_position` or `patch_colour` compares raw windows anywhere."""
     from safetensors.torch import load_file, save_file
 
     from dire_dsl.train.api import train
@@ -139,11 +142,21 @@ def test_structural_settings_patch_memory_spread_and_position(tiny_run: Path, ti
     assert default.config.patch_spread == "cell"
     assert default.detector.patch_cells.shape == (2, *default.score_batch(images).patch.shape[-2:])
     assert default.config.patch_position == 0
+    assert default.config.patch_colour == "balanced"  # pushpins.rules asks for it; the setting's default is raw
 
     small = train(tiny_rules, tiny_loco, tmp_path / "run",
-                  overrides={"patch_memory": 48, "patch_spread": "image", "patch_position": 2.0})
+                  overrides={"patch_memory": 48, "patch_spread": "image", "patch_position": 2.0,
+                             "patch_colour": "raw"})
     assert small.config.patch_memory == 48 and small.detector.patch_cells.numel() == 0
     reloaded = load_run(tmp_path / "run")
+    assert (reloaded.detector.patch_colour, default.detector.patch_colour) == ("raw", "balanced")
+    raw_rows = appearance.pixel_descriptors(images).flatten(0, 2)
+    balanced_rows = appearance.pixel_descriptors(appearance.balance_colour(images)).flatten(0, 2)
+    for run, nearer, farther in ((default, balanced_rows, raw_rows), (reloaded, raw_rows, balanced_rows)):
+        weight = run.config.patch_position
+        placed = [appearance.with_position(rows[None, None], weight)[0, 0] for rows in (nearer, farther)]
+        distances = [appearance.nearest_distance(rows, run.detector.memory).mean() for rows in placed]
+        assert distances[0] < distances[1]  # each memory holds the windows its run's setting asks for
     assert reloaded.detector.memory.shape == (48, default.detector.memory.shape[1] + 2)
     before = reloaded.score_batch(images).patch
     torch.testing.assert_close(before, small.score_batch(images).patch)
@@ -158,6 +171,10 @@ def test_structural_settings_patch_memory_spread_and_position(tiny_run: Path, ti
 
     unplaced = _copy_run(tiny_run, tmp_path / "unplaced")
     config = json.loads((unplaced / "config.json").read_text())
-    del config["patch_position"]  # a run trained before the setting existed compares patches anywhere
+    del config["patch_position"], config["patch_colour"]  # a run trained before: raw windows, anywhere
     (unplaced / "config.json").write_text(json.dumps(config))
-    torch.testing.assert_close(load_run(unplaced).score_batch(images).patch, default.score_batch(images).patch)
+    explicit = _copy_run(tiny_run, tmp_path / "explicit")
+    (explicit / "config.json").write_text(json.dumps({**config, "patch_position": 0.0, "patch_colour": "raw"}))
+    assert load_run(unplaced).detector.patch_colour == "raw"
+    torch.testing.assert_close(load_run(unplaced).score_batch(images).patch,
+                               load_run(explicit).score_batch(images).patch)
