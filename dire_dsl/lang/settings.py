@@ -132,6 +132,10 @@ TRAIN_SETTINGS = _specs(
                 "each image divided by its own mean colour (balanced), for products whose colour or lighting varies "
                 "between good images, where a dent or stain is told by its colour against the rest of the image; "
                 "pixel windows only.", choices=("raw", "balanced")),
+    SettingSpec("part_appearance", str, "off", "Whether the structural branch also compares each found instance "
+                "with the normal instances of its object (a cut-out of it): on for products whose defects are wrong "
+                "parts rather than wrong patches; off by default, since on validation normals with generic defects "
+                "the patch map alone scored higher on every shipped category.", choices=("on", "off")),
     SettingSpec("patch_memory", int, 8192, "Normal patches the structural branch keeps (a greedy coreset): fewer "
                 "score faster, more cover rarer normal patches; sweep it.", low=16, high=1_000_000),
     SettingSpec("shots", int, 5, "Annotated normal images used for few-shot grounding (and, by the unsupervised "

@@ -7,6 +7,10 @@ The grounding already finds every instance, so each one is cut out of the networ
 memory of the same object's instances from the training normals. The distance to the
 nearest, in spreads of the validation normals, is painted on the instance's mask, and the
 explanation can name it: "pushpin#7 looks unlike any normal pushpin".
+
+It runs only where a run's `part_appearance` is "on" (off by default: on validation normals
+with generic defects the patch map alone scored higher in every shipped category; see
+docs/benchmarks.md). Runs trained before that setting existed keep their per-part memory.
 """
 
 from __future__ import annotations

@@ -174,8 +174,9 @@ def calibrate(detector: Detector, normals: torch.Tensor, validation: torch.Tenso
     detector.set_patch_position(config.patch_position)
     detector.set_patch_colour(config.patch_colour)
     detector.set_memory(build_memory(detector, normals, SCORE_BATCH, config.seed, config.patch_memory))
-    if detector.part_memory is not None:
-        detector.set_part_memory(build_part_memory(detector, normals, SCORE_BATCH, config.seed))
+    if detector.part_memory is not None:  # `part_appearance` off: an empty per-part memory, no part statistics
+        detector.set_part_memory(build_part_memory(detector, normals, SCORE_BATCH, config.seed)
+                                 if config.part_appearance == "on" else detector.part_memory[:0])
     say("calibrating on validation normals")
     pruned = [tuple(p) for p in detector.rules.pruned(config.prune_threshold)] if config.use_rules else []
     validation = validation if validation.shape[0] else normals
@@ -235,7 +236,7 @@ def _patch_statistics(descriptor: str, patch: torch.Tensor, parts: list) -> dict
 def _part_statistics(detector: Detector, parts: list) -> dict[str, list[float]]:
     """Per object: mean and spread of the validation normals' per-image largest instance
     distance (images without an instance of the object left out)."""
-    if detector.part_memory is None:
+    if detector.part_memory is None or detector.part_memory.numel() == 0:
         return {"part_mean": [], "part_std": []}
     means, stds = [], []
     for name in detector.model.layout.objects:

@@ -78,8 +78,8 @@ def test_explanations_read_the_same_from_the_graph(tiny_run: Path, tiny_export: 
 
 
 def test_every_builtin_predicate_exports(tmp_path: Path) -> None:
-    """Every built-in predicate, and a patch memory of colour-balanced windows that weighs each
-    patch's place (`patch_colour`, `patch_position`)."""
+    """Every built-in predicate, a patch memory of colour-balanced windows that weighs each
+    patch's place, and the per-part memory (`patch_colour`, `patch_position`, `part_appearance`)."""
     from dire_dsl.lang.signatures import REGISTRY
     from dire_dsl.synth.generate import synthesize
     from dire_dsl.train.api import train
@@ -91,7 +91,7 @@ def test_every_builtin_predicate_exports(tmp_path: Path) -> None:
     root = synthesize("splicing_connectors", tmp_path / "data", seed=2, workers=1, check=False, size=96,
                       n_train=16, n_val=6, n_test=6).parent
     train(rules, root, tmp_path / "run", overrides={"epochs": 1, "image_size": 64, "shots": 2, "patch_position": 1.0,
-                                                             "patch_colour": "balanced"})
+                                                             "patch_colour": "balanced", "part_appearance": "on"})
     report = export_run(tmp_path / "run", tmp_path / "model.onnx")
     assert report.rule_truth_diff <= PARITY_TOLERANCE
     assert_parity(tmp_path / "run", tmp_path / "model.onnx", _test_images(root, "splicing_connectors"))

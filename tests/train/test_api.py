@@ -130,7 +130,8 @@ def test_structural_settings_patch_memory_spread_position_and_colour(tiny_run: P
     none; `patch_position` joins each patch's place to its memory row and `patch_colour =
     "balanced"` takes the windows from colour-balanced images, and the saved run scores as
     trained; a run saved before cell statistics existed still loads, and scores as one spread;
-    one saved before `patch_position` or `patch_colour` compares raw windows anywhere."""
+    one saved before `patch_position` or `patch_colour` compares raw windows anywhere;
+    `part_appearance = "on"` keeps a per-part memory and its statistics, "off" (the default) neither."""
     from safetensors.torch import load_file, save_file
 
     from dire_dsl.train.api import train
@@ -143,13 +144,17 @@ def test_structural_settings_patch_memory_spread_position_and_colour(tiny_run: P
     assert default.detector.patch_cells.shape == (2, *default.score_batch(images).patch.shape[-2:])
     assert default.config.patch_position == 0
     assert default.config.patch_colour == "balanced"  # pushpins.rules asks for it; the setting's default is raw
+    assert default.config.part_appearance == "off"
+    assert default.detector.part_memory.shape[0] == 0 and default.calibration.part_mean == []
 
     small = train(tiny_rules, tiny_loco, tmp_path / "run",
                   overrides={"patch_memory": 48, "patch_spread": "image", "patch_position": 2.0,
-                             "patch_colour": "raw"})
+                             "patch_colour": "raw", "part_appearance": "on"})
     assert small.config.patch_memory == 48 and small.detector.patch_cells.numel() == 0
     reloaded = load_run(tmp_path / "run")
     assert (reloaded.detector.patch_colour, default.detector.patch_colour) == ("raw", "balanced")
+    objects = len(reloaded.detector.model.layout.objects)
+    assert reloaded.detector.part_memory.shape[0] > 0 and len(reloaded.calibration.part_mean) == objects
     raw_rows = appearance.pixel_descriptors(images).flatten(0, 2)
     balanced_rows = appearance.pixel_descriptors(appearance.balance_colour(images)).flatten(0, 2)
     for run, nearer, farther in ((default, balanced_rows, raw_rows), (reloaded, raw_rows, balanced_rows)):
