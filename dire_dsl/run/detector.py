@@ -61,6 +61,12 @@ class Detector(nn.Module):
         """Where the detector's tensors live (images to score are moved here)."""
         return self.center.device
 
+    @property
+    def compares_parts(self) -> bool:
+        """Whether scoring compares each instance with the normal ones (`dire_dsl.run.parts`): a
+        per-part memory with rows (empty when the run's `part_appearance` is off)."""
+        return self.part_memory is not None and self.part_memory.shape[0] > 0
+
     def set_memory(self, memory: Tensor) -> None:
         self.memory = memory.detach().clone()
 

@@ -177,7 +177,7 @@ def score_batch(detector: torch.nn.Module, images: Tensor) -> BatchScores:
     distance = (out.grounding.embedding - detector.center).pow(2).sum(dim=1).sqrt()
     patch = patch_distances(detector, images, out)
     parts = None
-    if detector.part_memory is not None and detector.part_memory.shape[0] > 0:  # empty: `part_appearance` off
+    if detector.compares_parts:
         parts = part_distances(part_descriptors(images, out.grounding), detector.part_banks())
     return BatchScores(distance, 1 - logic.s_logic, 1 - logic.truth, patch, logic, out.grounding, parts)
 

@@ -236,7 +236,7 @@ def _patch_statistics(descriptor: str, patch: torch.Tensor, parts: list) -> dict
 def _part_statistics(detector: Detector, parts: list) -> dict[str, list[float]]:
     """Per object: mean and spread of the validation normals' per-image largest instance
     distance (images without an instance of the object left out)."""
-    if detector.part_memory is None or detector.part_memory.numel() == 0:
+    if not detector.compares_parts:
         return {"part_mean": [], "part_std": []}
     means, stds = [], []
     for name in detector.model.layout.objects:
